@@ -1,0 +1,3 @@
+module coursecluster/controlplane
+
+go 1.26.0

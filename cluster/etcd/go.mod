@@ -1,0 +1,3 @@
+module coursecluster/etcd
+
+go 1.26.0
