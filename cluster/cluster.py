@@ -60,15 +60,13 @@ def tool_path() -> str:
     return os.pathsep.join([str(Path(sys.executable).parent), os.environ.get("PATH", "")])
 
 
-def run(args: list[str], *, check: bool = True, quiet: bool = False, timeout: float | None = None,
+def run(args: list[str], *, check: bool = True, timeout: float | None = None,
         env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
     full_env = {**os.environ, "PATH": tool_path(), **(env or {})}
     result = subprocess.run(args, text=True, capture_output=True, env=full_env, timeout=timeout)
     if check and result.returncode != 0:
         detail = (result.stderr or result.stdout).strip()
         raise ClusterError(f"`{' '.join(args)}` failed (exit {result.returncode}):\n{detail}")
-    if not quiet and result.stderr.strip() and result.returncode != 0:
-        log(result.stderr.strip())
     return result
 
 
@@ -118,7 +116,6 @@ def sim_binaries() -> dict[str, Path]:
     if not shutil.which("go"):
         raise ClusterError("The simulated cluster is built from source and needs Go 1.26 or "
                            "newer: install it from https://go.dev/dl/ (or use Docker + kind).")
-    log("checking the simulated cluster's binaries (a first build takes 10-20 minutes)")
     result = subprocess.run([str(HERE / "build.sh"), "all"], text=True, stdout=subprocess.PIPE,
                             env={**os.environ, "COURSE_CACHE": str(cache_dir())})
     if result.returncode != 0:
@@ -224,7 +221,7 @@ def docker_works() -> bool:
     if not shutil.which("docker"):
         return False
     try:
-        return run(["docker", "info"], check=False, quiet=True, timeout=15).returncode == 0
+        return run(["docker", "info"], check=False, timeout=15).returncode == 0
     except subprocess.TimeoutExpired:
         return False
 

@@ -56,6 +56,11 @@ class ApiError(ClusterError):
         self.status, self.reason, self.body = status, reason, body or {}
 
 
+class Refused(ApiError):
+    """Admission said no (quota, LimitRange, Pod Security): an answer about the object, not
+    about our permissions. The message is the API server's own."""
+
+
 def resource_path(kind: str, namespace: str | None = None, name: str | None = None) -> str:
     try:
         prefix, resource, namespaced = KINDS[kind]
@@ -130,7 +135,10 @@ class Cluster:
                                f"{message}. Check your kubeconfig, or recreate the course cluster "
                                "with `make cluster`.")
         if status == 403:
-            raise Forbidden(f"permission denied for {method} {path} (context {self.context}): {message}")
+            # RBAC's denial names the user that "cannot" act; any other 403 is admission's verdict.
+            if 'User "' in message and " cannot " in message:
+                raise Forbidden(f"permission denied for {method} {path} (context {self.context}): {message}")
+            raise Refused(status, data.get("reason", ""), message, data)
         raise ApiError(status, data.get("reason", ""), message, data)
 
     def _unreachable(self, error: Exception) -> Unreachable:

@@ -151,3 +151,21 @@ def volume(pod: dict, name: str) -> dict | None:
 
 def mounts(container: dict) -> list[dict]:
     return container.get("volumeMounts") or []
+
+
+_LIMIT_RANGER = re.compile(r"\s*(.+) (request|limit) for container (\S+)\s*")
+
+
+def filled_by_limit_range(pod: dict) -> set[tuple[str, str]]:
+    """(container, "requests.cpu" | "limits.memory" | ...) that the LimitRanger admission plugin
+    filled in, as it records them: "LimitRanger plugin set: cpu, memory request for container
+    app; cpu limit for container app"."""
+    note = dig(pod, "metadata", "annotations", "kubernetes.io/limit-ranger", default="")
+    filled = set()
+    for clause in note.removeprefix("LimitRanger plugin set:").split(";"):
+        found = _LIMIT_RANGER.fullmatch(clause)
+        if found:
+            resources, kind, name = found.groups()
+            section = "requests" if kind == "request" else "limits"
+            filled |= {(name, f"{section}.{r.strip()}") for r in resources.split(",")}
+    return filled

@@ -1,0 +1,31 @@
+"""The labs, one module each (lab1.py ... lab8.py), found by name."""
+from __future__ import annotations
+
+import importlib
+import pkgutil
+import re
+
+from graders.checks import Lab
+
+
+class UnknownLab(ValueError):
+    def __init__(self, name: str, known: list[str]):
+        super().__init__(f"unknown lab {name!r}; the labs are: {', '.join(known)}")
+        self.name, self.known = name, known
+
+
+def lab_ids() -> list[str]:
+    """lab1, lab2, ... in order."""
+    found = [m.name for m in pkgutil.iter_modules(__path__) if re.fullmatch(r"lab\d+", m.name)]
+    return sorted(found, key=lambda name: int(name[3:]))
+
+
+def get(name: str) -> Lab:
+    known = lab_ids()
+    if name not in known:
+        raise UnknownLab(name, known)
+    return importlib.import_module(f"{__name__}.{name}").lab
+
+
+def all_labs() -> list[Lab]:
+    return [get(name) for name in lab_ids()]

@@ -1,0 +1,52 @@
+"""Lab 1 - Your first pod: the manifest, labels, ports. Contract: shared LABS.md, lab1."""
+from graders.checks import Lab, container, container_exists, declares_port, exists, has_label, names, ready, runs_image
+from graders.results import Outcome
+
+lab = Lab("lab1", "Your first pod", objects="Pod webserver")
+POD = "webserver"
+
+
+@lab.check("pod-exists", "Pod webserver exists",
+           hint="Apply your manifest: kubectl apply -n lab1 -f labs/lab1/webserver.yaml")
+def pod_exists(s):
+    return exists(s, "Pod", POD)
+
+
+@lab.check("label", "It has the label app=webserver",
+           hint="Labels go under metadata.labels, as key: value.")
+def label(s):
+    return has_label(s, "Pod", POD, "app", "webserver")
+
+
+@lab.check("one-container", "It has exactly one container",
+           hint="List one entry under spec.containers.")
+def one_container(s):
+    found = names(s.pod(POD))
+    if len(found) == 1:
+        return Outcome.passed()
+    return Outcome.failed(f"{len(found)} containers", where=f"pod/{POD}", path="spec.containers",
+                          expected="exactly 1 container", actual=found)
+
+
+@lab.check("container-name", "Its container is named webserver",
+           hint="Each entry of spec.containers has a name: name it webserver.")
+def container_name(s):
+    return container_exists(s, POD, "webserver", init=False)
+
+
+@lab.check("image", "It runs nginx",
+           hint="Set image: nginx (any tag, e.g. nginx:1.27-alpine).")
+def image(s):
+    return runs_image(container(s, POD, "webserver", init=False), "nginx")
+
+
+@lab.check("port", "It declares containerPort 80 (TCP)",
+           hint="Add ports: [{containerPort: 80}] to the container.")
+def port(s):
+    return declares_port(container(s, POD, "webserver", init=False), 80)
+
+
+@lab.check("running", "It is Running and Ready",
+           hint="kubectl describe pod webserver -n lab1 shows why it is not; check its events.")
+def running(s):
+    return ready(s, POD)

@@ -1,0 +1,116 @@
+"""Lab 3 - Init containers: `prepare` runs to completion and seeds the page that `web` serves.
+Contract: shared LABS.md, lab3."""
+from graders import match
+from graders.checks import (Lab, container, emptydir_volumes, exists, mount_of, ready, runs_image,
+                            all_of)
+from graders.results import Outcome
+from graders.snapshot import Blocked
+
+lab = Lab("lab3", "Init containers", objects="Pod init-demo (init container prepare, container web)")
+POD = "init-demo"
+HTML_DIR = "/usr/share/nginx/html"
+
+
+@lab.check("pod-exists", "Pod init-demo exists",
+           hint="Apply your manifest: kubectl apply -n lab3 -f labs/lab3/init-demo.yaml")
+def pod_exists(s):
+    return exists(s, "Pod", POD)
+
+
+@lab.check("init-container", "prepare is a real init container",
+           hint="prepare belongs under spec.initContainers, without restartPolicy: Always "
+                "(that would make it a sidecar that never completes).")
+def init_container(s):
+    pod = s.pod(POD)
+    found = match.find_container(pod, "prepare")
+    if found is None:
+        return Outcome.failed('no container named "prepare"', where=f"pod/{POD}",
+                              path="spec.initContainers[*].name", expected="prepare",
+                              actual=[c.get("name") for c in match.dig(pod, "spec", "initContainers", default=[])])
+    field, prepare = found
+    if field != "initContainers":
+        return Outcome.failed("prepare is an app container, so it runs beside web instead of before it",
+                              where=f"pod/{POD}", path="spec.containers[name=prepare]",
+                              expected="spec.initContainers[name=prepare]", actual="spec.containers[name=prepare]")
+    if match.is_native_sidecar(prepare):
+        return Outcome.failed("prepare has restartPolicy: Always, which makes it a native sidecar",
+                              where=f"pod/{POD}", path="spec.initContainers[name=prepare].restartPolicy",
+                              expected="no restartPolicy", actual="Always")
+    return Outcome.passed()
+
+
+def prepare_ref(s):
+    found = match.find_container(s.pod(POD), "prepare")
+    if found is None or found[0] != "initContainers":
+        raise Blocked("prepare is not an init container (see init-container)")
+    return container(s, POD, "prepare")
+
+
+def seeded_volumes(s) -> list[str]:
+    """The emptyDir volumes prepare mounts."""
+    prepare = prepare_ref(s)
+    return [name for name in emptydir_volumes(prepare.pod) if mount_of(prepare, name)]
+
+
+@lab.check("init-writes-page", "prepare mounts an emptyDir volume and writes index.html",
+           hint="Mount an emptyDir in prepare and write the page in its command, e.g. "
+                "echo hello > /work/index.html.")
+def init_writes_page(s):
+    prepare = prepare_ref(s)
+    volumes = seeded_volumes(s)
+    line = match.command_line(prepare.container)
+    return all_of(
+        Outcome.passed() if volumes else Outcome.failed(
+            "prepare mounts no emptyDir volume", where=prepare.where, path=prepare.path("volumeMounts"),
+            expected="a mount of an emptyDir volume",
+            actual=[m.get("name") for m in match.mounts(prepare.container)] or "no volumeMounts"),
+        Outcome.passed() if "index.html" in line else Outcome.failed(
+            "prepare's command does not mention index.html", where=prepare.where,
+            path=prepare.path("command"), expected="a command that writes index.html",
+            actual=line or "no command or args"))
+
+
+@lab.check("web-serves-volume", "web runs nginx and mounts prepare's volume at /usr/share/nginx/html",
+           hint="nginx serves /usr/share/nginx/html: mount the volume prepare writes to exactly there.")
+def web_serves_volume(s):
+    web = container(s, POD, "web", init=False)
+    image = runs_image(web, "nginx")
+    if image.status.value != "passed":
+        return image
+    volumes = seeded_volumes(s)
+    for name in volumes:
+        mount = mount_of(web, name)
+        if mount and mount.get("mountPath", "").rstrip("/") == HTML_DIR:
+            return Outcome.passed()
+    mounts = {m.get("name"): m.get("mountPath") for m in match.mounts(web.container)}
+    return Outcome.failed(
+        "web does not mount prepare's volume at /usr/share/nginx/html", where=web.where,
+        path=web.path("volumeMounts"),
+        expected=f"one of {volumes or ['<the emptyDir prepare mounts>']} at {HTML_DIR}",
+        actual=mounts or "no volumeMounts")
+
+
+@lab.check("init-completed", "prepare terminated with exit code 0",
+           hint="kubectl logs init-demo -c prepare -n lab3 shows what prepare printed.")
+def init_completed(s):
+    prepare = prepare_ref(s)
+    status = match.container_status(prepare.pod, "prepare") or {}
+    terminated = match.dig(status, "state", "terminated") or match.dig(status, "lastState", "terminated")
+    where, path = f"pod/{POD}", "status.initContainerStatuses[name=prepare].state"
+    if not terminated:
+        waiting = match.dig(status, "state", "waiting", "reason")
+        if waiting in ("CrashLoopBackOff", "ErrImagePull", "ImagePullBackOff", "InvalidImageName"):
+            return Outcome.failed(f"prepare is stuck in {waiting}", where=where, path=path,
+                                  expected="terminated, exit code 0", actual=waiting)
+        return Outcome.pending("prepare has not finished yet", where)
+    if terminated.get("exitCode") == 0:
+        return Outcome.passed()
+    return Outcome.failed(f"prepare exited with code {terminated.get('exitCode')}", where=where,
+                          path=path + ".terminated.exitCode", expected=0, actual=terminated.get("exitCode"))
+
+
+@lab.check("web-ready", "The pod is Ready and web is ready",
+           hint="kubectl describe pod init-demo -n lab3 shows where it is stuck (Init:0/1 means "
+                "prepare has not completed).")
+def web_ready(s):
+    return ready(s, POD, containers=["web"])
