@@ -179,11 +179,12 @@ class Cluster:
             raise
 
     def watch(self, kind: str, namespace: str | None, resource_version: str,
-              timeout: float) -> Iterator[tuple[str, dict]]:
-        """(event type, object) pairs after `resource_version`, for at most `timeout` seconds."""
+              timeout: float, **query) -> Iterator[tuple[str, dict]]:
+        """(event type, object) pairs after `resource_version`, for at most `timeout` seconds;
+        `query` narrows it (fieldSelector=..., labelSelector=...)."""
         seconds = max(1, int(timeout + 0.999))
-        query = {"watch": "1", "resourceVersion": resource_version, "timeoutSeconds": seconds,
-                 "allowWatchBookmarks": "false"}
+        query.update({"watch": "1", "resourceVersion": resource_version, "timeoutSeconds": seconds,
+                      "allowWatchBookmarks": "false"})
         url = self.connection.server + resource_path(kind, namespace) + "?" + urlencode(query)
         try:
             response = self._http.request("GET", url, preload_content=False,

@@ -13,17 +13,38 @@ class Blocked(Exception):
 
 
 class Snapshot:
-    def __init__(self, cluster: Cluster, namespace: str):
-        self.cluster = cluster
+    def __init__(self, cluster: Cluster | None, namespace: str):
+        self.cluster = cluster  # None for a recorded snapshot: what it does not hold is absent
         self.namespace = namespace
         self._objects: dict[tuple[str, str], dict | None] = {}
         self._nodes: dict[str, dict] | None = None
         self._dry_runs: dict[str, str | None] = {}
 
+    # --- recording: what one grading pass read, replayable without a cluster ----------------
+
+    def to_record(self) -> dict:
+        return {"namespace": self.namespace,
+                "objects": [{"kind": kind, "name": name, "object": obj}
+                            for (kind, name), obj in sorted(self._objects.items())],
+                "nodes": sorted(self._nodes.values(), key=lambda n: n["metadata"]["name"])
+                if self._nodes is not None else None,
+                "dryRuns": self._dry_runs}
+
+    @classmethod
+    def from_record(cls, record: dict) -> "Snapshot":
+        snapshot = cls(None, record["namespace"])
+        snapshot._objects = {(o["kind"], o["name"]): o["object"] for o in record["objects"]}
+        if record["nodes"] is not None:
+            snapshot._nodes = {node["metadata"]["name"]: node for node in record["nodes"]}
+        snapshot._dry_runs = dict(record["dryRuns"])
+        return snapshot
+
+    # --- reading --------------------------------------------------------------------------
+
     def get(self, kind: str, name: str) -> dict | None:
         key = (kind, name)
         if key not in self._objects:
-            self._objects[key] = self.cluster.get(kind, name, self.namespace)
+            self._objects[key] = self.cluster.get(kind, name, self.namespace) if self.cluster else None
         return self._objects[key]
 
     def require(self, kind: str, name: str) -> dict:
@@ -37,7 +58,7 @@ class Snapshot:
 
     def nodes(self) -> dict[str, dict] | None:
         """Nodes by name; None when we may not list them (a learner with namespace rights only)."""
-        if self._nodes is None:
+        if self._nodes is None and self.cluster is not None:
             try:
                 items = self.cluster.list("Node").get("items") or []
             except Forbidden:
@@ -57,6 +78,8 @@ class Snapshot:
         server's reason."""
         key = f"{kind}:{body['metadata']['name']}"
         if key not in self._dry_runs:
+            if self.cluster is None:
+                raise KeyError(f"the recording holds no dry run of {key}")
             try:
                 self.cluster.create(kind, body, self.namespace, dry_run=True)
                 self._dry_runs[key] = None

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import time
 
-from graders.cluster import ApiError, Cluster, ClusterError
+from graders.cluster import Cluster, ClusterError
 
 
 def wait_gone(cluster: Cluster, kind: str, name: str, namespace: str | None, timeout: float) -> None:
@@ -14,7 +14,7 @@ def wait_gone(cluster: Cluster, kind: str, name: str, namespace: str | None, tim
         if not listing.get("items"):
             return
         for event, _ in cluster.watch(kind, namespace, listing["metadata"]["resourceVersion"],
-                                      remaining):
+                                      remaining, fieldSelector=selector):
             if event == "DELETED":
                 return
     raise ClusterError(f"{kind} {name} was still there after {timeout:.0f}s")
@@ -28,8 +28,8 @@ def wait_default_service_account(cluster: Cluster, namespace: str, timeout: floa
         listing = cluster.list("ServiceAccount", namespace, fieldSelector=selector)
         if listing.get("items"):
             return
-        for event, _ in cluster.watch("ServiceAccount", namespace,
-                                      listing["metadata"]["resourceVersion"], remaining):
+        for event, _ in cluster.watch("ServiceAccount", namespace, listing["metadata"]["resourceVersion"],
+                                      remaining, fieldSelector=selector):
             if event == "ADDED":
                 return
     raise ClusterError(f"namespace {namespace} got no default ServiceAccount within {timeout:.0f}s "
@@ -42,10 +42,6 @@ def recreate_namespace(cluster: Cluster, namespace: str, labels: dict | None = N
     started = time.monotonic()
     if cluster.delete("Namespace", namespace):
         wait_gone(cluster, "Namespace", namespace, None, timeout)
-    try:
-        cluster.create("Namespace", {"metadata": {"name": namespace, "labels": labels or {}}})
-    except ApiError as error:
-        if error.status != 409:
-            raise
+    cluster.create("Namespace", {"metadata": {"name": namespace, "labels": labels or {}}})
     wait_default_service_account(cluster, namespace)
     return time.monotonic() - started

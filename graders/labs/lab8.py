@@ -1,14 +1,15 @@
 """Lab 8 - Troubleshooting: find why `web` and `mydb` fail (get, describe, logs, events) and
 recreate them fixed. Contract: shared LABS.md, lab8."""
 
-from graders import match
 from graders.checks import Lab, all_of, container, missing, ready, restarts, runs_image
 from graders.results import Outcome
 
 lab = Lab("lab8", "Troubleshooting", objects="Pods web and mydb (from labs/lab8/broken.yaml)")
 ROOT_SETTINGS = ("ROOT_PASSWORD", "ROOT_PASSWORD_HASH", "ALLOW_EMPTY_ROOT_PASSWORD", "RANDOM_ROOT_PASSWORD")
 VARIABLES = [f"{prefix}_{setting}" for prefix in ("MARIADB", "MYSQL") for setting in ROOT_SETTINGS]
-SECRET_VALUED = {v for v in VARIABLES if v.endswith(("ROOT_PASSWORD", "ROOT_PASSWORD_HASH"))}
+# The settings whose value is a secret (the others are switches such as "1").
+SECRET_VALUED = {f"{prefix}_{setting}" for prefix in ("MARIADB", "MYSQL")
+                 for setting in ("ROOT_PASSWORD", "ROOT_PASSWORD_HASH")}
 
 
 def db_settings(s) -> dict[str, str]:

@@ -1,0 +1,41 @@
+"""The lab cases shared by the cluster tests, the recorder and the unit tests: for every lab,
+its solution (must get full marks) and the files of tests/cases/labN/ - each named mistake of
+the contract and each equivalent answer ("variant-"), whose first line lists the checks it
+must fail (`# fails: a, b`, empty for none)."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from graders.labs import lab_ids
+
+REPO = Path(__file__).resolve().parent.parent
+CASES_DIR = REPO / "tests" / "cases"
+
+
+@dataclass(frozen=True)
+class Case:
+    lab: str
+    name: str
+    manifests: Path  # a file, or a folder of files
+    fails: frozenset[str]
+
+    @property
+    def id(self) -> str:
+        return f"{self.lab}-{self.name}"
+
+
+def expected_failures(path: Path) -> frozenset[str]:
+    first = path.read_text().splitlines()[0]
+    if not first.startswith("# fails:"):
+        raise ValueError(f"{path}: the first line must be '# fails: check-id, ...'")
+    return frozenset(check.strip() for check in first.removeprefix("# fails:").split(",") if check.strip())
+
+
+def all_cases() -> list[Case]:
+    cases = []
+    for lab in lab_ids():
+        cases.append(Case(lab, "solution", REPO / "solutions" / lab, frozenset()))
+        for path in sorted((CASES_DIR / lab).glob("*.yaml")):
+            cases.append(Case(lab, path.stem, path, expected_failures(path)))
+    return cases

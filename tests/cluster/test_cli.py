@@ -1,0 +1,66 @@
+"""The grade command against the real API server."""
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import jsonschema
+
+from tests.cases import REPO
+
+SCHEMA = json.loads((REPO / "graders" / "report-schema.json").read_text())
+
+
+def grade(*args, stdin=None):
+    return subprocess.run([sys.executable, "-m", "graders.cli", *args], capture_output=True, text=True,
+                          timeout=120, input=stdin)
+
+
+def kubectl(*args):
+    return subprocess.run(["kubectl", *args], capture_output=True, text=True, timeout=60, check=True)
+
+
+def test_empty_namespace_fails_pod_exists_and_blocks_the_rest(namespace):
+    result = grade("lab1", "--namespace", namespace, "--json")
+    assert result.returncode == 1, result.stderr
+    report = json.loads(result.stdout)
+    statuses = {check["id"]: check["status"] for check in report["checks"]}
+    assert statuses.pop("pod-exists") == "failed"
+    assert set(statuses.values()) == {"blocked"}
+    assert report["score"] == 0 and report["max_score"] == 7
+
+
+def test_json_report_follows_the_documented_schema(namespace):
+    kubectl("apply", "-n", namespace, "-f", str(REPO / "labs/lab4/probed.yaml"))
+    result = grade("lab4", "-n", namespace, "--json", "--wait", "20")
+    report = json.loads(result.stdout)
+    jsonschema.validate(report, SCHEMA)
+    assert report["lab"] == "lab4" and report["namespace"] == namespace and report["simulated"] is True
+    failed = [check for check in report["checks"] if check["status"] == "failed"]
+    assert failed and all(check["hint"] and check["message"] for check in failed)
+
+
+def test_full_marks_exit_0_after_waiting_for_the_pod(namespace):
+    kubectl("apply", "-n", namespace, "-f", str(REPO / "solutions/lab3"))
+    result = grade("lab3", "-n", namespace, "--wait", "30")
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "score 6/6" in result.stdout
+
+
+def test_people_output_has_words_and_no_colour_when_piped(namespace):
+    result = grade("lab1", "-n", namespace)
+    assert "\033[" not in result.stdout
+    assert "FAIL    pod-exists" in result.stdout and "BLOCKED" in result.stdout
+    assert "hint:" in result.stdout and "score 0/7" in result.stdout
+    assert "simulated cluster" in result.stdout and "self-check" in result.stdout
+
+
+def test_reset_recreates_the_namespace_empty(namespace):
+    kubectl("apply", "-n", namespace, "-f", str(REPO / "solutions/lab1"))
+    refused = grade("reset", "lab1", "-n", namespace, stdin="")
+    assert refused.returncode == 2 and "--yes" in refused.stderr  # no terminal to ask on
+    assert kubectl("get", "pods", "-n", namespace, "-o", "name").stdout.strip() == "pod/webserver"
+    result = grade("reset", "lab1", "-n", namespace, "--yes")
+    assert result.returncode == 0, result.stderr
+    assert kubectl("get", "pods", "-n", namespace, "-o", "name").stdout.strip() == ""
+    assert kubectl("get", "serviceaccount", "default", "-n", namespace).returncode == 0

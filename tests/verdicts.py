@@ -1,0 +1,14 @@
+"""The one assertion shared by cluster and unit tests: a report matches a case."""
+from graders.results import LabReport, Status
+
+
+def assert_verdict(report: LabReport, fails: frozenset[str]) -> None:
+    statuses = {check.id: check.status for check in report.checks}
+    unknown = fails - statuses.keys()
+    assert not unknown, f"the case names checks {report.lab} does not have: {sorted(unknown)}"
+    failed = {check for check, status in statuses.items() if status is Status.FAILED}
+    assert failed == fails, str(report)
+    others = [status for check, status in statuses.items() if check not in fails]
+    assert all(status in (Status.PASSED, Status.BLOCKED) for status in others), str(report)
+    if not fails:
+        assert report.score == report.max_score, str(report)
