@@ -4,11 +4,9 @@ from __future__ import annotations
 
 import os
 import uuid
-from pathlib import Path
 
 import pytest
 
-REPO = Path(__file__).resolve().parent.parent
 
 
 def pytest_sessionfinish(session, exitstatus):

@@ -9,7 +9,7 @@ import pytest
 from kubernetes import client
 from kubernetes.client.exceptions import ApiException
 
-from tests.conftest import REPO
+from tests.cases import REPO
 from tests.waiting import watch_gone, watch_until
 
 
