@@ -183,7 +183,8 @@ def sim_up() -> None:
             log(f"the simulated cluster is already up (context {context})")
             return
         else:
-            log("the simulated cluster exists but is stopped: starting it")
+            log("the simulated cluster exists but does not answer: restarting it")
+            kwokctl(binaries, "stop", "cluster", check=False)  # ends what is left of it
             if kwokctl(binaries, "start", "cluster", check=False).returncode != 0 or not _answers_soon(context):
                 log("it did not come back: recreating it")
                 kwokctl(binaries, "delete", "cluster")

@@ -8,7 +8,6 @@ import uuid
 import pytest
 
 
-
 def pytest_sessionfinish(session, exitstatus):
     # In CI a skipped test is a test that did not run: count it as a failure.
     reporter = session.config.pluginmanager.get_plugin("terminalreporter")
