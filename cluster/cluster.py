@@ -183,24 +183,17 @@ def sim_up() -> None:
             log(f"the simulated cluster is already up (context {context})")
             return
         else:
-            log("the simulated cluster exists but does not answer: restarting it")
-            kwokctl(binaries, "stop", "cluster", check=False)  # ends what is left of it
-            if kwokctl(binaries, "start", "cluster", check=False).returncode != 0 or not _answers_soon(context):
-                log("it did not come back: recreating it")
-                kwokctl(binaries, "delete", "cluster")
+            # Its processes ended (a reboot, a closed session). Restarting them is not enough:
+            # the controllers' and the nodes' leases still name the dead instances and hold the
+            # new ones back for minutes. A new cluster takes seconds.
+            log("the simulated cluster exists but does not answer (its processes ended): "
+                "creating it anew; apply your lab manifests again")
+            kwokctl(binaries, "delete", "cluster")
     if not sim_exists(binaries):
         sim_create(binaries)
     use_context(context)
     wait_settled(context)
     log(f"the simulated cluster is up; kubectl now uses context {context}")
-
-
-def _answers_soon(context: str) -> bool:
-    try:
-        wait_until("the API server", lambda: answers(context), 60)
-        return True
-    except ClusterError:
-        return False
 
 
 def sim_down() -> None:
