@@ -1,9 +1,9 @@
 """Lab 3 - Init containers: `prepare` runs to completion and seeds the page that `web` serves.
 Contract: shared LABS.md, lab3."""
 from graders import match
-from graders.checks import (Lab, container, emptydir_volumes, exists, mount_of, ready, runs_image,
-                            all_of)
-from graders.results import Outcome
+from graders.checks import (Lab, all_of, container, emptydir_volumes, exists, mount_of, ready,
+                            runs_image)
+from graders.results import Outcome, Status
 from graders.snapshot import Blocked
 
 lab = Lab("lab3", "Init containers", objects="Pod init-demo (init container prepare, container web)")
@@ -75,7 +75,7 @@ def init_writes_page(s):
 def web_serves_volume(s):
     web = container(s, POD, "web", init=False)
     image = runs_image(web, "nginx")
-    if image.status.value != "passed":
+    if image.status is not Status.PASSED:
         return image
     volumes = seeded_volumes(s)
     for name in volumes:

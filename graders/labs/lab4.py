@@ -3,6 +3,7 @@ slow start. Contract: shared LABS.md, lab4."""
 from graders import match
 from graders.checks import Lab, all_of, container, ready, restarts, runs_image
 from graders.results import Outcome, Status
+from graders.snapshot import Blocked
 
 lab = Lab("lab4", "Liveness, readiness and startup probes", objects="Pod probed (container web)")
 POD = "probed"
@@ -88,7 +89,6 @@ def liveness_probe(s):
                 "the defaults are 3 x 10s.")
 def liveness_patience(s):
     if not web(s).container.get("livenessProbe"):
-        from graders.snapshot import Blocked
         raise Blocked("web has no livenessProbe (see liveness-probe)")
     return patience(s, "livenessProbe", 30)
 
