@@ -17,18 +17,22 @@ import argparse
 import hashlib
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
+import textwrap
 import time
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 NAME = "pods-course"
 CONTEXTS = {"sim": f"kwok-{NAME}", "kind": f"kind-{NAME}"}
-# Files whose content defines the simulated cluster: a running cluster made from other
-# contents is recreated.
-SIM_DEFINITION = ["versions.env", "kwok.yaml", "nodes.yaml"]
+SIM = HERE / "sim"  # the simulated kubelet's behaviour: stages, known images, logs
+# KWOK's default stages, which kwokctl leaves out once any stage of ours is given.
+KWOK_DEFAULT_STAGES = ["node/fast/node-initialize.yaml",
+                       "node/heartbeat-with-lease/node-heartbeat-with-lease.yaml",
+                       "pod/fast/pod-ready.yaml", "pod/fast/pod-complete.yaml", "pod/fast/pod-delete.yaml"]
 
 
 class ClusterError(Exception):
@@ -128,11 +132,51 @@ def sim_binaries() -> dict[str, Path]:
     return paths
 
 
+def sim_definition_files() -> list[Path]:
+    """The files whose content defines the simulated cluster: a cluster made from other
+    contents is recreated."""
+    return [HERE / "versions.env", HERE / "kwok.yaml", HERE / "nodes.yaml",
+            *sorted(p for p in SIM.rglob("*") if p.is_file())]
+
+
 def sim_definition_hash() -> str:
     digest = hashlib.sha256()
-    for name in SIM_DEFINITION:
-        digest.update(name.encode() + b"\0" + (HERE / name).read_bytes())
+    for path in sim_definition_files():
+        digest.update(str(path.relative_to(HERE)).encode() + b"\0" + path.read_bytes())
     return digest.hexdigest()[:16]
+
+
+def _listed(name: str) -> list[str]:
+    return [line.strip() for line in (SIM / name).read_text().splitlines()
+            if line.strip() and not line.startswith("#")]
+
+
+def sim_config() -> Path:
+    """kwokctl's configuration: kwok.yaml, KWOK's default stages, the course's stages (with
+    their shared jq definitions and lists filled in) and the simulated logs."""
+    directory = cache_dir() / "sim" / sim_definition_hash()
+    target = directory / "kwok.yaml"
+    if target.exists():
+        return target
+    found = run(["go", "mod", "download", "-json", f"sigs.k8s.io/kwok@{versions()['KWOK_VERSION']}"])
+    kwok_stages = Path(json.loads(found.stdout)["Dir"]) / "kustomize" / "stage"
+    images, settings = _listed("known-images.txt"), _listed("db-root-settings.txt")
+    pod_jq = " ".join(line.strip() for line in (SIM / "pods.jq").read_text().splitlines()
+                      if line.strip() and not line.lstrip().startswith("#"))
+    pod_jq = (pod_jq.replace("@KNOWN_IMAGES_JQ@", ", ".join(json.dumps(i) for i in images))
+              .replace("@DB_ROOT_SETTINGS_JQ@", ", ".join(json.dumps(v) for v in settings)))
+    stages = re.sub(r"^( *)@INCLUDE (\S+)@$",  # a shared template, indented where it goes
+                    lambda m: textwrap.indent((SIM / m[2]).read_text(), m[1]),
+                    (SIM / "stages.yaml").read_text(), flags=re.MULTILINE)
+    stages = (stages.replace("@POD_JQ@", pod_jq)
+              .replace("@KNOWN_IMAGES@", " ".join(json.dumps(i) for i in images))
+              .replace("@DB_ROOT_SETTINGS@", " ".join(json.dumps(v) for v in settings)))
+    shutil.copytree(SIM / "logs", directory / "logs", dirs_exist_ok=True)
+    logs = (SIM / "logs.yaml").read_text().replace("@LOGS@", str(directory / "logs"))
+    documents = [(HERE / "kwok.yaml").read_text(),
+                 *((kwok_stages / name).read_text() for name in KWOK_DEFAULT_STAGES), stages, logs]
+    target.write_text("\n---\n".join(doc.strip() for doc in documents) + "\n")
+    return target
 
 
 def sim_env() -> dict[str, str]:
@@ -158,7 +202,7 @@ def sim_stamp() -> Path:
 def sim_create(binaries: dict[str, Path]) -> None:
     log("creating the simulated cluster")
     kwokctl(binaries, "create", "cluster", "--runtime", "binary",
-            "--config", str(HERE / "kwok.yaml"),
+            "--config", str(sim_config()),
             "--kube-apiserver-binary", str(binaries["kube-apiserver"]),
             "--kube-controller-manager-binary", str(binaries["kube-controller-manager"]),
             "--kube-scheduler-binary", str(binaries["kube-scheduler"]),

@@ -22,9 +22,13 @@ class Check:
     judge: Judge
     points: float = 1
     hint: str = ""
+    requires: tuple[str, ...] = ()  # checks that must pass before this one can be judged
 
-    def run(self, snapshot: Snapshot) -> CheckResult:
+    def run(self, snapshot: Snapshot, earlier: dict[str, CheckResult]) -> CheckResult:
+        unmet = [id for id in self.requires if earlier[id].status is not Status.PASSED]
         try:
+            if unmet:
+                raise Blocked(f"judged once {', '.join(unmet)} passes")
             outcome = self.judge(snapshot)
         except Blocked as reason:
             outcome = Outcome.blocked(str(reason))
@@ -58,13 +62,17 @@ class Lab:
         self.objects = objects  # what the learner builds, for `grade list`
         self.checks: list[Check] = []
 
-    def check(self, id: str, title: str, *, hint: str = "", points: float = 1):
-        """Decorator: register the function as the judge of check `id`."""
-        if any(existing.id == id for existing in self.checks):
+    def check(self, id: str, title: str, *, hint: str = "", points: float = 1, requires: tuple[str, ...] = ()):
+        """Decorator: register the function as the judge of check `id`. A check that `requires`
+        others is blocked, not judged, until they pass (one root cause fails once)."""
+        known = {existing.id for existing in self.checks}
+        if id in known:
             raise ValueError(f"{self.id}: check id {id!r} used twice")
+        if set(requires) - known:
+            raise ValueError(f"{self.id}: {id} requires checks defined before it: {sorted(set(requires) - known)}")
 
         def register(judge: Judge) -> Judge:
-            self.checks.append(Check(id, title, judge, points, hint))
+            self.checks.append(Check(id, title, judge, points, hint, tuple(requires)))
             return judge
         return register
 
@@ -73,7 +81,10 @@ class Lab:
         return sum(check.points for check in self.checks)
 
     def evaluate(self, snapshot: Snapshot) -> tuple[CheckResult, ...]:
-        return tuple(check.run(snapshot) for check in self.checks)
+        results: dict[str, CheckResult] = {}
+        for check in self.checks:
+            results[check.id] = check.run(snapshot, results)
+        return tuple(results.values())
 
 
 # --- finding things ---------------------------------------------------------------------------
@@ -233,12 +244,18 @@ def settled_problem(snapshot: Snapshot, pod: dict) -> Outcome | None:
                               where=where, path="status.phase", expected="Running", actual=phase)
     for field in ("initContainerStatuses", "containerStatuses"):
         for status in match.dig(pod, "status", field, default=[]):
+            name, path = status["name"], f"status.{field}[name={status['name']}].state"
             waiting = match.dig(status, "state", "waiting", default={})
             if waiting.get("reason") in STUCK_REASONS:
                 return Outcome.failed(
-                    f'container "{status["name"]}" is stuck in {waiting["reason"]}',
-                    where=where, path=f"status.{field}[name={status['name']}].state.waiting",
+                    f'container "{name}" is stuck in {waiting["reason"]}', where=where, path=path + ".waiting",
                     expected="running", actual=f"{waiting['reason']}: {waiting.get('message', '')}".rstrip(": "))
+            ended = match.dig(status, "state", "terminated", default={})
+            if ended and ended.get("exitCode") != 0:
+                return Outcome.failed(
+                    f'container "{name}" exited with code {ended.get("exitCode")} ({ended.get("reason")}) '
+                    "and is being restarted", where=where, path=path + ".terminated",
+                    expected="running", actual=f"{ended.get('reason')}, exit code {ended.get('exitCode')}")
     return None
 
 

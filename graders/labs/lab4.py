@@ -104,6 +104,7 @@ def startup_probe(s):
 
 
 @lab.check("ready-no-restarts", "The pod is Ready and web never restarted",
-           hint="Restarts mean the liveness probe failed: kubectl describe pod probed -n lab4.")
+           hint="Restarts mean the liveness probe failed: kubectl describe pod probed -n lab4.",
+           requires=("readiness-probe", "liveness-probe"))
 def ready_no_restarts(s):
     return all_of(ready(s, POD, containers=["web"]), restarts(s, POD, "web", at_most=0))

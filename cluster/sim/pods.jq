@@ -1,0 +1,46 @@
+# What the simulated kubelet knows about a pod, as jq definitions shared by the selectors of
+# stages.yaml (cluster.py puts them in front of every selector that says @POD_JQ@).
+
+# An image's repository as Docker Hub spells it short: "docker.io/library/nginx:1.27" -> "nginx".
+def repo: sub("@.*$"; "") | sub(":[^/:]*$"; "")
+  | sub("^(docker\\.io|index\\.docker\\.io|registry-1\\.docker\\.io)/"; "") | sub("^library/"; "");
+
+# The images the simulated cluster can "pull" (known-images.txt). Any other image fails the way a
+# typo does on a real cluster: ErrImagePull, then ImagePullBackOff.
+def known: repo | IN(@KNOWN_IMAGES_JQ@);
+
+def all_containers: (.spec.initContainers // [])[], .spec.containers[];
+def unknown_image: any(all_containers; .image | known | not);
+
+# mariadb and mysql refuse to start without one of these settings (db-root-settings.txt).
+def is_db: .image | repo | IN("mariadb", "mysql");
+def root_settings: @DB_ROOT_SETTINGS_JQ@;
+# envFrom counts as configured: the stage cannot read the Secret or ConfigMap it names.
+def db_configured: any((.env // [])[]; .name | IN(root_settings)) or ((.envFrom // []) | length > 0);
+
+# A quantity in bytes ("128Mi", "1G", "268435456", "0.5Gi").
+def bytes: tostring | capture("^(?<n>[0-9.]+)(?<u>[A-Za-z]*)$")
+  | (.n | tonumber) * ({"": 1, "k": 1000, "M": 1e6, "G": 1e9, "T": 1e12, "Ki": 1024, "Mi": 1048576,
+                         "Gi": 1073741824, "Ti": 1099511627776}[.u] // 1);
+# mariadb and mysql need about 256Mi; under a lower limit the kernel kills them.
+def db_starved: (.resources.limits.memory // null) as $m | $m != null and ($m | bytes) < 268435456;
+def db_crashes: any(.spec.containers[]; is_db and ((db_configured | not) or db_starved));
+
+# A probe that targets a port the container does not declare (by number or by name) fails:
+# the simulated container listens only on its declared ports.
+def declared: [(.ports // [])[] | (.containerPort | tostring), (.name // empty)];
+def probe_port($kind): .[$kind] // {} | (.httpGet.port // .tcpSocket.port // .grpc.port // null);
+def misses($kind): declared as $d | probe_port($kind) as $p
+  | $p != null and (($p | tostring) as $s | $d | index([$s]) | not);
+def unready: any(.spec.containers[]; misses("readinessProbe"));
+def unlive: any(.spec.containers[]; misses("livenessProbe"));
+
+# Init containers (not native sidecars) that must run to completion first.
+def regular_inits: [(.spec.initContainers // [])[] | select(.restartPolicy != "Always")];
+def init_started: any((.status.initContainerStatuses // [])[]; .state.running or .state.terminated);
+def inits_done: (.status.initContainerStatuses // []) as $statuses
+  | all(regular_inits[].name; . as $n | any($statuses[]; .name == $n and .state.terminated.exitCode == 0));
+def initializing: (regular_inits | length > 0) and (inits_done | not);
+
+# A special case owns the pod: the plain start (KWOK's own pod-ready stage) must not apply.
+def special: unknown_image or db_crashes or unready;

@@ -1,0 +1,61 @@
+{{ $now := Now }}
+{{ $settings := list @DB_ROOT_SETTINGS@ }}
+{{ $old := dict }}
+{{ range default (list) .status.containerStatuses }}{{ $_ := set $old .name . }}{{ end }}
+{{ $pod := printf "%s_%s(%s)" .metadata.name .metadata.namespace .metadata.uid }}
+conditions:
+- {type: Initialized, status: "True", lastTransitionTime: {{ $now | Quote }}}
+- {type: Ready, status: "False", reason: ContainersNotReady, lastTransitionTime: {{ $now | Quote }}}
+- {type: ContainersReady, status: "False", reason: ContainersNotReady, lastTransitionTime: {{ $now | Quote }}}
+containerStatuses:
+{{ range .spec.containers }}
+{{ $repo := regexReplaceAll "@.*$" .image "" }}{{ $repo = regexReplaceAll ":[^/:]*$" $repo "" }}
+{{ $repo = regexReplaceAll "^(docker\\.io|index\\.docker\\.io|registry-1\\.docker\\.io)/" $repo "" }}{{ $repo = regexReplaceAll "^library/" $repo "" }}
+{{ $before := get $old .name }}
+{{ $restarts := 0 }}{{ if $before }}{{ $restarts = $before.restartCount }}{{ end }}
+- name: {{ .name | Quote }}
+  image: {{ .image | Quote }}
+  {{ if has $repo (list "mariadb" "mysql") }}
+  {{ $configured := gt (len (default (list) .envFrom)) 0 }}
+  {{ range default (list) .env }}{{ if has .name $settings }}{{ $configured = true }}{{ end }}{{ end }}
+  ready: false
+  {{ $ended := "" }}{{ if $before }}{{ $ended = dig "state" "terminated" "" $before }}{{ end }}
+  {{ if $ended }}
+  restartCount: {{ add $restarts 1 }}
+  state:
+    waiting:
+      reason: CrashLoopBackOff
+      message: {{ printf "back-off 10s restarting failed container=%s pod=%s" .name $pod | Quote }}
+  lastState:
+    terminated: {exitCode: {{ $ended.exitCode }}, reason: {{ $ended.reason }}, startedAt: {{ $ended.startedAt | Quote }}, finishedAt: {{ $ended.finishedAt | Quote }}}
+  {{ else }}
+  restartCount: {{ $restarts }}
+  state:
+    terminated:
+      {{ if $configured }}exitCode: 137
+      reason: OOMKilled{{ else }}exitCode: 1
+      reason: Error{{ end }}
+      startedAt: {{ $now | Quote }}
+      finishedAt: {{ $now | Quote }}
+  {{ if $before }}{{ with $before.lastState }}{{ with .terminated }}
+  lastState:
+    terminated: {exitCode: {{ .exitCode }}, reason: {{ .reason }}, startedAt: {{ .startedAt | Quote }}, finishedAt: {{ .finishedAt | Quote }}}
+  {{ end }}{{ end }}{{ end }}
+  {{ end }}
+  {{ else }}
+  restartCount: {{ $restarts }}
+  ready: true
+  started: true
+  state: {running: {startedAt: {{ $now | Quote }}}}
+  {{ end }}
+{{ end }}
+{{ $hostIPs := NodeIPsWith .spec.nodeName }}
+{{ with $hostIPs }}
+hostIP: {{ index . 0 | Quote }}
+{{ end }}
+{{ $podIPs := PodIPsWith .spec.nodeName ( or .spec.hostNetwork false ) ( or .metadata.uid "" ) ( or .metadata.name "" ) ( or .metadata.namespace "" ) }}
+{{ with $podIPs }}
+podIP: {{ index . 0 | Quote }}
+{{ end }}
+phase: Running
+startTime: {{ $now | Quote }}

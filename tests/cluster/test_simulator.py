@@ -1,0 +1,149 @@
+"""The simulated kubelet fails like a real one in the course's scenarios (cluster/sim/): exact
+states, reasons, exit codes, events and logs, on the simulated cluster."""
+from __future__ import annotations
+
+import subprocess
+import time
+
+import pytest
+import yaml
+
+from tests.cases import REPO
+from tests.waiting import watch_until
+
+
+@pytest.fixture(autouse=True)
+def simulated_cluster(core):
+    simulated = any((n.metadata.annotations or {}).get("kwok.x-k8s.io/node") for n in core.list_node().items)
+    if not simulated:
+        pytest.skip("these scenarios are the simulated cluster's own")
+
+
+def create(core, namespace, manifest: str) -> None:
+    for doc in yaml.safe_load_all(manifest):
+        core.create_namespaced_pod(namespace, doc)
+
+
+def pod_named(name):
+    return lambda pod: pod.metadata.name == name
+
+
+def status_of(pod, container="app"):
+    statuses = (pod.status.container_statuses or []) + (pod.status.init_container_statuses or [])
+    return next((s for s in statuses if s.name == container), None)
+
+
+def waiting_reason(pod, container="app"):
+    status = status_of(pod, container)
+    return status and status.state.waiting and status.state.waiting.reason
+
+
+def is_ready(pod) -> bool:
+    return any(c.type == "Ready" and c.status == "True" for c in pod.status.conditions or [])
+
+
+def kubectl(*args) -> subprocess.CompletedProcess:
+    return subprocess.run(["kubectl", *args], capture_output=True, text=True, timeout=30)
+
+
+def test_lab8_broken_starter_fails_as_on_a_real_cluster_and_the_solution_fixes_it(core, namespace):
+    assert kubectl("apply", "-n", namespace, "-f", str(REPO / "labs/lab8/broken.yaml")).returncode == 0
+    watch_until(core.list_namespaced_pod, lambda p: p.metadata.name == "web"
+                and waiting_reason(p, "web") in ("ErrImagePull", "ImagePullBackOff"),
+                namespace=namespace, timeout=30, what="web in ErrImagePull or ImagePullBackOff")
+    mydb = watch_until(core.list_namespaced_pod, lambda p: p.metadata.name == "mydb"
+                       and waiting_reason(p, "mydb") == "CrashLoopBackOff" and status_of(p, "mydb").restart_count >= 1,
+                       namespace=namespace, timeout=30, what="mydb in CrashLoopBackOff with a restart")
+    last = status_of(mydb, "mydb").last_state.terminated
+    assert (last.reason, last.exit_code) == ("Error", 1)
+    previous = kubectl("logs", "mydb", "-n", namespace, "--previous")
+    assert previous.returncode == 0, previous.stderr
+    assert "password option is not specified" in previous.stdout
+    assert "MARIADB_ROOT_PASSWORD" in previous.stdout and "simulated" in previous.stdout
+
+    assert kubectl("delete", "pod", "web", "mydb", "-n", namespace, "--wait=true").returncode == 0
+    assert kubectl("apply", "-n", namespace, "-f", str(REPO / "solutions/lab8")).returncode == 0
+    for name in ("web", "mydb"):
+        watch_until(core.list_namespaced_pod, lambda p, n=name: p.metadata.name == n and is_ready(p),
+                    namespace=namespace, timeout=30, what=f"{name} Ready after the fix")
+
+
+def test_unknown_image_cannot_be_pulled_and_never_runs(core, namespace):
+    create(core, namespace, "{kind: Pod, apiVersion: v1, metadata: {name: typo}, "
+                            "spec: {containers: [{name: app, image: 'ngnx:1.27'}]}}")
+    pulled = watch_until(core.list_namespaced_pod, lambda p: p.metadata.name == "typo"
+                         and waiting_reason(p) == "ErrImagePull", namespace=namespace, timeout=30, what="ErrImagePull")
+    assert 'failed to pull image "ngnx:1.27"' in status_of(pulled).state.waiting.message
+    backoff = watch_until(core.list_namespaced_pod, lambda p: p.metadata.name == "typo"
+                          and waiting_reason(p) == "ImagePullBackOff", namespace=namespace, timeout=30,
+                          what="ImagePullBackOff")
+    assert backoff.status.phase == "Pending" and not is_ready(backoff)
+    events = core.list_namespaced_event(namespace, field_selector="involvedObject.name=typo").items
+    failed = [e for e in events if e.reason == "Failed"]
+    assert failed and "simulated" in failed[0].message and failed[0].type == "Warning"
+
+
+@pytest.mark.parametrize(("env", "memory", "reason", "code"), [
+    ([], None, "Error", 1),
+    ([{"name": "MARIADB_ROOT_PASSWORD", "value": "x"}], "128Mi", "OOMKilled", 137),
+])
+def test_database_that_cannot_start_crash_loops(core, namespace, env, memory, reason, code):
+    container = {"name": "app", "image": "mariadb:11.4", "env": env}
+    if memory:
+        container["resources"] = {"limits": {"memory": memory}}
+    core.create_namespaced_pod(namespace, {"metadata": {"name": "db"}, "spec": {"containers": [container]}})
+    looping = watch_until(core.list_namespaced_pod, lambda p: waiting_reason(p) == "CrashLoopBackOff"
+                          and status_of(p).restart_count >= 1, namespace=namespace, timeout=30,
+                          what="CrashLoopBackOff")
+    last = status_of(looping).last_state.terminated
+    assert (last.reason, last.exit_code) == (reason, code)
+    assert looping.status.phase == "Running" and not is_ready(looping)
+    again = watch_until(core.list_namespaced_pod, lambda p: status_of(p).restart_count >= 2,
+                        namespace=namespace, timeout=30, what="a second restart")
+    assert status_of(again).restart_count >= 2
+
+
+def test_readiness_probe_on_an_undeclared_port_keeps_the_pod_unready(core, namespace):
+    create(core, namespace, "{kind: Pod, apiVersion: v1, metadata: {name: probed}, spec: {containers: "
+                            "[{name: app, image: nginx, ports: [{containerPort: 80}], "
+                            "readinessProbe: {httpGet: {path: /, port: 8080}}}]}}")
+    running = watch_until(core.list_namespaced_pod, lambda p: p.status.phase == "Running",
+                          namespace=namespace, timeout=30, what="Running")
+    assert not is_ready(running) and status_of(running).ready is False
+    time.sleep(3)  # it must stay so: nothing will change it, so there is no event to watch for
+    assert not is_ready(core.read_namespaced_pod("probed", namespace))
+
+
+def test_liveness_probe_on_an_undeclared_port_restarts_the_container(core, namespace):
+    create(core, namespace, "{kind: Pod, apiVersion: v1, metadata: {name: live}, spec: {containers: "
+                            "[{name: app, image: nginx, ports: [{containerPort: 80}], "
+                            "livenessProbe: {tcpSocket: {port: 9999}}}]}}")
+    restarted = watch_until(core.list_namespaced_pod, lambda p: (status_of(p) and status_of(p).restart_count or 0) >= 1,
+                            namespace=namespace, timeout=30, what="a restart")
+    assert restarted.status.phase == "Running"
+    assert status_of(restarted).last_state.terminated.exit_code == 137
+    assert status_of(restarted).state.running
+
+
+def test_init_container_runs_before_the_app(core, namespace):
+    create(core, namespace, "{kind: Pod, apiVersion: v1, metadata: {name: init}, spec: {initContainers: "
+                            "[{name: prepare, image: busybox, command: [sh, -c, 'echo hi > /w/index.html']}], "
+                            "containers: [{name: app, image: nginx}]}}")
+    initializing = watch_until(core.list_namespaced_pod, lambda p: status_of(p, "prepare") is not None
+                               and status_of(p, "prepare").state.running is not None,
+                               namespace=namespace, timeout=30, what="prepare running (Init:0/1)")
+    assert initializing.status.phase == "Pending" and waiting_reason(initializing) == "PodInitializing"
+    assert kubectl("get", "pod", "init", "-n", namespace, "--no-headers").stdout.split()[2] == "Init:0/1"
+    ready = watch_until(core.list_namespaced_pod, is_ready, namespace=namespace, timeout=30, what="Ready")
+    done = status_of(ready, "prepare").state.terminated
+    assert (done.reason, done.exit_code) == ("Completed", 0)
+
+
+def test_other_pods_keep_running_and_nginx_logs_its_start(core, namespace):
+    create(core, namespace, "{kind: Pod, apiVersion: v1, metadata: {name: web}, spec: {containers: "
+                            "[{name: web, image: 'docker.io/library/nginx:1.27'}, {name: cache, image: redis}]}}")
+    watch_until(core.list_namespaced_pod, is_ready, namespace=namespace, timeout=30, what="Ready")
+    nginx = kubectl("logs", "web", "-c", "web", "-n", namespace)
+    assert "Configuration complete; ready for start up" in nginx.stdout and "simulated" in nginx.stdout
+    other = kubectl("logs", "web", "-c", "cache", "-n", namespace)
+    assert other.returncode == 0 and "simulated" in other.stdout
