@@ -8,6 +8,7 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+from pathlib import Path
 
 EXIT_PASSED, EXIT_FAILED, EXIT_USAGE, EXIT_CANNOT_GRADE = 0, 1, 2, 3
 
@@ -19,6 +20,12 @@ examples:
   grade lab4 --namespace mine     grade another namespace
   grade lab2 --json               a machine-readable report (schema in the README)
   grade reset lab5                delete and recreate namespace lab5 (asks first)
+  grade batch lab3 submitted/ --csv grades.csv
+                                  grade a class: each submission in a namespace of its own
+  grade batch lab3 submitted/ --resume
+                                  finish a batch that was interrupted
+  grade clean                     delete grading namespaces a killed batch left behind
+  grade nbgrader-course course/   write an nbgrader course directory from the labs
 """
 
 
@@ -27,7 +34,10 @@ def _parser() -> argparse.ArgumentParser:
         prog="grade", formatter_class=argparse.RawDescriptionHelpFormatter,
         description="Grade a lab of the Kubernetes pods course on your cluster's live objects.",
         usage="grade LAB [--namespace NS] [--wait SECONDS] [--json] [--context NAME]\n"
-              "       grade list\n       grade reset LAB [--yes]",
+              "       grade list\n       grade reset LAB [--yes]\n"
+              "       grade batch LAB DIR [--concurrency N] [--deadline S] [--csv F] [--json F] "
+              "[--gradebook DB] [--store F] [--resume]\n"
+              "       grade clean\n       grade nbgrader-course DIR",
         epilog=EXAMPLES)
     parser.add_argument("lab", help="the lab to grade (lab1 ... lab8), or list / reset")
     parser.add_argument("target", nargs="?", help=argparse.SUPPRESS)
@@ -41,6 +51,13 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    if argv and argv[0] == "batch":
+        return batch(_batch_parser().parse_args(argv[1:]))
+    if argv and argv[0] == "clean":
+        return clean(_clean_parser().parse_args(argv[1:]))
+    if argv and argv[0] == "nbgrader-course":
+        return nbgrader_course(_course_parser().parse_args(argv[1:]))
     parser = _parser()
     args = parser.parse_args(argv)
     if args.wait < 0:
@@ -118,6 +135,135 @@ def reset(lab: str, namespace: str | None, context: str | None, yes: bool) -> in
         return EXIT_CANNOT_GRADE
     print(f"Namespace {namespace} is empty again ({seconds:.1f}s). Apply your manifests with "
           f"`kubectl apply -n {namespace} -f labs/{definition.id}/`.")
+    return EXIT_PASSED
+
+
+def _batch_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="grade batch", formatter_class=argparse.RawDescriptionHelpFormatter,
+        description="Grade every student's submission of a lab, each replayed in a fresh namespace "
+                    "of its own and removed afterwards. DIR holds one folder per student, in "
+                    "nbgrader's layout (DIR/<student>/<lab>/...) or not (DIR/<student>/...). Results "
+                    "are stored as each submission finishes; --resume finishes an interrupted batch.",
+        epilog="examples:\n  grade batch lab3 course/submitted --csv lab3.csv\n"
+               "  grade batch lab3 course/submitted --gradebook course/gradebook.db\n"
+               "  grade batch lab3 course/submitted --resume --csv lab3.csv")
+    parser.add_argument("lab")
+    parser.add_argument("directory", type=Path)
+    parser.add_argument("--concurrency", type=int, default=4, help="submissions graded at once (default 4)")
+    parser.add_argument("--deadline", type=float, default=60, metavar="SECONDS",
+                        help="how long a submission's pods may take to settle (default 60)")
+    parser.add_argument("--store", type=Path, help="results database (default grade-batch-LAB.sqlite here)")
+    parser.add_argument("--resume", action="store_true", help="finish the batch recorded in the store")
+    parser.add_argument("--csv", type=Path, help="write student, lab, score, max_score, status, reason")
+    parser.add_argument("--json", type=Path, help="write every result with its per-check report")
+    parser.add_argument("--gradebook", type=Path, help="nbgrader gradebook.db to record the scores in")
+    parser.add_argument("--context", help="kubeconfig context (default: the current one)")
+    return parser
+
+
+def batch(args) -> int:
+    from graders import batch as batching, labs
+    from graders.cluster import Cluster, ClusterError
+    from graders.store import Store
+
+    try:
+        labs.get(args.lab)
+    except labs.UnknownLab as error:
+        print(f"grade batch: {error}.", file=sys.stderr)
+        return EXIT_USAGE
+    if not args.directory.is_dir():
+        print(f"grade batch: {args.directory} is not a folder of student submissions.", file=sys.stderr)
+        return EXIT_USAGE
+    if args.concurrency < 1 or args.deadline <= 0:
+        print("grade batch: --concurrency must be 1 or more and --deadline above 0.", file=sys.stderr)
+        return EXIT_USAGE
+    path = args.store or Path(f"grade-batch-{args.lab}.sqlite")
+    store = Store(path)
+    recorded = store.rows(args.lab)
+    if recorded and not args.resume:
+        print(f"grade batch: {path} already holds {len(recorded)} results of {args.lab}. Add --resume "
+              f"to finish that batch, or move the file away to start again.", file=sys.stderr)
+        return EXIT_USAGE
+    try:
+        rows = batching.run(Cluster.connect(args.context), args.lab, args.directory, store,
+                            concurrency=args.concurrency, deadline=args.deadline)
+    except KeyboardInterrupt:
+        print(f"\ngrade batch: interrupted; the finished results are in {path}. Run the same command "
+              "with --resume to finish.", file=sys.stderr)
+        return 130
+    except (batching.BatchStopped, ClusterError) as error:
+        print(f"grade batch: stopped: {error}\nThe finished results are in {path}; fix the cause and "
+              "run the same command with --resume.", file=sys.stderr)
+        return EXIT_CANNOT_GRADE
+    finally:
+        store.close()
+    if args.csv:
+        batching.write_csv(rows, args.csv)
+    if args.json:
+        batching.write_json(rows, args.json)
+    if args.gradebook:
+        from graders.nbgrader_course import write_gradebook
+        try:
+            write_gradebook(args.gradebook, args.lab, rows)
+        except ValueError as error:
+            print(f"grade batch: {error}", file=sys.stderr)
+            return EXIT_USAGE
+    counts = {status: sum(r.status == status for r in rows) for status in ("graded", "rejected", "error")}
+    print(f"{args.lab}: {len(rows)} submissions: {counts['graded']} graded, {counts['rejected']} refused, "
+          f"{counts['error']} could not be graded" + (" (run again with --resume to retry them)"
+                                                       if counts["error"] else ""))
+    for row in rows:
+        score = "-" if row.score is None else f"{row.score:g}"
+        print(f"  {row.student:20} {score:>4}/{row.max_score:g}  {row.status:8} {row.reason}")
+    return EXIT_FAILED if counts["error"] else EXIT_PASSED
+
+
+def _clean_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="grade clean",
+                                     description="Delete every grading namespace batch grading left behind.")
+    parser.add_argument("--context", help="kubeconfig context (default: the current one)")
+    return parser
+
+
+def clean(args) -> int:
+    from graders.batch import clean as clean_namespaces
+    from graders.cluster import Cluster, ClusterError
+
+    try:
+        count = clean_namespaces(Cluster.connect(args.context))
+    except ClusterError as error:
+        print(f"grade clean: {error}", file=sys.stderr)
+        return EXIT_CANNOT_GRADE
+    print(f"{count} grading namespace(s) deleted.")
+    return EXIT_PASSED
+
+
+def _course_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="grade nbgrader-course", formatter_class=argparse.RawDescriptionHelpFormatter,
+        description="Write an nbgrader course directory: nbgrader_config.py and source/<lab>/ with "
+                    "each lab's notebook (a locked, autograded grading cell) and starter manifests.",
+        epilog="example:\n  grade nbgrader-course ~/k8s-course && cd ~/k8s-course && "
+               "nbgrader generate_assignment lab3")
+    parser.add_argument("directory", type=Path)
+    parser.add_argument("--lab", action="append", help="only this lab (repeatable)")
+    return parser
+
+
+def nbgrader_course(args) -> int:
+    from graders import labs
+    from graders.nbgrader_course import make_course
+
+    try:
+        for lab in args.lab or []:
+            labs.get(lab)
+    except labs.UnknownLab as error:
+        print(f"grade nbgrader-course: {error}.", file=sys.stderr)
+        return EXIT_USAGE
+    for notebook in make_course(args.directory, args.lab):
+        print(f"wrote {notebook}")
+    print(f"Next: cd {args.directory} && nbgrader generate_assignment <lab>")
     return EXIT_PASSED
 
 

@@ -178,6 +178,12 @@ class Cluster:
                 return False
             raise
 
+    def delete_all(self, kind: str, namespace: str, *, grace_seconds: int | None = None) -> None:
+        """Delete every object of `kind` in `namespace` (grace 0: at once, not waiting for the
+        kubelet)."""
+        query = {"gracePeriodSeconds": grace_seconds} if grace_seconds is not None else None
+        self.request("DELETE", resource_path(kind, namespace), query=query)
+
     def watch(self, kind: str, namespace: str | None, resource_version: str,
               timeout: float, **query) -> Iterator[tuple[str, dict]]:
         """(event type, object) pairs after `resource_version`, for at most `timeout` seconds;

@@ -20,20 +20,27 @@ def wait_gone(cluster: Cluster, kind: str, name: str, namespace: str | None, tim
     raise ClusterError(f"{kind} {name} was still there after {timeout:.0f}s")
 
 
+def wait_for(cluster: Cluster, kind: str, namespace: str | None, name: str, ready, timeout: float,
+             what: str) -> dict:
+    """The object `name` once `ready(object)` holds; watched, within `timeout` seconds."""
+    deadline = time.monotonic() + timeout
+    selector = f"metadata.name={name}"
+    while (remaining := deadline - time.monotonic()) > 0:
+        listing = cluster.list(kind, namespace, fieldSelector=selector)
+        for obj in listing.get("items") or []:
+            if ready(obj):
+                return obj
+        for event, obj in cluster.watch(kind, namespace, listing["metadata"]["resourceVersion"],
+                                        remaining, fieldSelector=selector):
+            if event in ("ADDED", "MODIFIED") and ready(obj):
+                return obj
+    raise ClusterError(f"{what} within {timeout:.0f}s")
+
+
 def wait_default_service_account(cluster: Cluster, namespace: str, timeout: float = 30) -> None:
     """A new namespace refuses pods until its `default` ServiceAccount exists."""
-    deadline = time.monotonic() + timeout
-    selector = "metadata.name=default"
-    while (remaining := deadline - time.monotonic()) > 0:
-        listing = cluster.list("ServiceAccount", namespace, fieldSelector=selector)
-        if listing.get("items"):
-            return
-        for event, _ in cluster.watch("ServiceAccount", namespace, listing["metadata"]["resourceVersion"],
-                                      remaining, fieldSelector=selector):
-            if event == "ADDED":
-                return
-    raise ClusterError(f"namespace {namespace} got no default ServiceAccount within {timeout:.0f}s "
-                       "(is kube-controller-manager running?)")
+    wait_for(cluster, "ServiceAccount", namespace, "default", lambda _: True, timeout,
+             f"namespace {namespace} got no default ServiceAccount (is kube-controller-manager running?)")
 
 
 def recreate_namespace(cluster: Cluster, namespace: str, labels: dict | None = None,

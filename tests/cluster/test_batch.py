@@ -1,0 +1,166 @@
+"""Batch grading against the real API server: the same verdicts as grading by hand, results that
+survive kill -9, and no grading namespace left behind."""
+from __future__ import annotations
+
+import csv
+import json
+import random
+import shutil
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from graders import grade, labs
+from graders.cluster import Cluster
+from graders.replay import grading_selector
+from tests.cases import REPO, all_cases
+from tests.verdicts import assert_verdict
+
+
+def grade_cli(*args, cwd=None, **kwargs):
+    return subprocess.Popen([sys.executable, "-m", "graders.cli", *args], cwd=cwd, text=True,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, **kwargs)
+
+
+def grading_namespaces() -> list[str]:
+    return [ns["metadata"]["name"] for ns in
+            Cluster.connect().list("Namespace", labelSelector=grading_selector()).get("items", [])]
+
+
+def student_folder(root: Path, student: str, manifests: Path, lab: str) -> None:
+    target = root / student / lab
+    target.mkdir(parents=True)
+    for path in ([manifests] if manifests.is_file() else sorted(manifests.glob("*.y*ml"))):
+        shutil.copy2(path, target / path.name)
+
+
+def run_batch(lab: str, submissions: Path, store: Path, *extra: str) -> subprocess.CompletedProcess:
+    process = grade_cli("batch", lab, str(submissions), "--store", str(store), *extra)
+    out, err = process.communicate(timeout=600)
+    return subprocess.CompletedProcess(process.args, process.returncode, out, err)
+
+
+def stored(store: Path) -> dict[str, tuple]:
+    with sqlite3.connect(store) as db:
+        rows = db.execute("SELECT student, status, score, reason, report FROM results").fetchall()
+    return {student: (status, score, reason, [(c["id"], c["status"]) for c in json.loads(report)["checks"]]
+                      if report else None) for student, status, score, reason, report in rows}
+
+
+@pytest.fixture(scope="module")
+def every_case_batched(tmp_path_factory):
+    """One batch per lab over its solution, its untouched starter and every case of tests/cases."""
+    root = tmp_path_factory.mktemp("batch")
+    results = {}
+    for lab in labs.lab_ids():
+        submissions = root / lab
+        for case in (c for c in all_cases() if c.lab == lab):
+            student_folder(submissions, case.name, case.manifests, lab)
+        student_folder(submissions, "starter", REPO / "labs" / lab, lab)
+        result = run_batch(lab, submissions, root / f"{lab}.sqlite", "--concurrency", "8",
+                           "--json", str(root / f"{lab}.json"), "--csv", str(root / f"{lab}.csv"))
+        assert result.returncode == 0, result.stdout + result.stderr
+        results[lab] = {row["student"]: row for row in json.loads((root / f"{lab}.json").read_text())}
+    return results
+
+
+@pytest.mark.parametrize("case", all_cases(), ids=lambda case: case.id)
+def test_batch_gives_the_verdict_of_the_contract(every_case_batched, case):
+    row = every_case_batched[case.lab][case.name]
+    assert row["status"] == "graded", row["reason"]
+    from graders.results import CheckResult, LabReport, Status
+    report = LabReport(lab=case.lab, title="", namespace="", context="", checks=tuple(
+        CheckResult(**{**c, "status": Status(c["status"])}) for c in row["report"]["checks"]))
+    assert_verdict(report, case.fails)
+    assert row["score"] == report.score
+
+
+@pytest.mark.parametrize("lab", labs.lab_ids())
+def test_batch_grades_the_starter_as_grading_by_hand_does(every_case_batched, lab, namespace):
+    subprocess.run(["kubectl", "apply", "-n", namespace, "-f", str(REPO / "labs" / lab)], check=True,
+                   capture_output=True)
+    by_hand = grade(lab, namespace, wait=60)
+    row = every_case_batched[lab]["starter"]
+    assert [(c["id"], c["status"]) for c in row["report"]["checks"]] == \
+           [(c.id, c.status.value) for c in by_hand.checks]
+    assert row["score"] == by_hand.score
+
+
+def test_no_grading_namespace_survives_the_batches(every_case_batched):
+    assert grading_namespaces() == []
+
+
+def test_csv_has_a_row_for_every_student_even_refused(tmp_path):
+    submissions = tmp_path / "subs"
+    student_folder(submissions, "good", REPO / "solutions/lab1", "lab1")
+    (submissions / "empty" / "lab1").mkdir(parents=True)
+    broken = submissions / "broken" / "lab1"
+    broken.mkdir(parents=True)
+    (broken / "pod.yaml").write_text("kind: Pod\nmetadata: {name: webserver, namespace: kube-system}\n"
+                                     "apiVersion: v1\nspec: {containers: []}\n")
+    result = run_batch("lab1", submissions, tmp_path / "store.sqlite", "--csv", str(tmp_path / "out.csv"))
+    assert result.returncode == 0, result.stderr
+    with (tmp_path / "out.csv").open(newline="") as handle:
+        table = list(csv.reader(handle))
+    assert table[0] == ["student", "lab", "score", "max_score", "status", "reason"]
+    rows = {row[0]: row for row in table[1:]}
+    assert rows["good"][:5] == ["good", "lab1", "7", "7", "graded"]
+    assert rows["empty"][:5] == ["empty", "lab1", "0", "7", "rejected"]
+    assert rows["empty"][5].startswith("submission refused: no manifests")
+    assert rows["broken"][4] == "rejected" and "names namespace 'kube-system'" in rows["broken"][5]
+    assert not any(Cluster.connect().list("Pod", "kube-system", fieldSelector="metadata.name=webserver")["items"])
+
+
+def test_a_store_with_results_is_not_overwritten_without_resume(tmp_path):
+    submissions = tmp_path / "subs"
+    student_folder(submissions, "one", REPO / "solutions/lab1", "lab1")
+    assert run_batch("lab1", submissions, tmp_path / "s.sqlite").returncode == 0
+    again = run_batch("lab1", submissions, tmp_path / "s.sqlite")
+    assert again.returncode == 2 and "--resume" in again.stderr
+
+
+@pytest.fixture(scope="module")
+def mixed_class(tmp_path_factory):
+    """Twelve lab3 submissions (solutions and named mistakes) and their uninterrupted results."""
+    root = tmp_path_factory.mktemp("class")
+    cases = [c for c in all_cases() if c.lab == "lab3"]
+    for index in range(12):
+        case = cases[index % len(cases)]
+        student_folder(root / "subs", f"student{index:02}", case.manifests, "lab3")
+    reference = run_batch("lab3", root / "subs", root / "reference.sqlite", "--concurrency", "4")
+    assert reference.returncode == 0, reference.stderr
+    return root, stored(root / "reference.sqlite")
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_kill_9_then_resume_gives_the_uninterrupted_results(mixed_class, seed):
+    root, reference = mixed_class
+    store = root / f"killed-{seed}.sqlite"
+    process = grade_cli("batch", "lab3", str(root / "subs"), "--store", str(store), "--concurrency", "4")
+    time.sleep(random.Random(seed).uniform(0.5, 6.0))  # a random moment of the batch
+    process.send_signal(signal.SIGKILL)
+    process.communicate()
+    resumed = run_batch("lab3", root / "subs", store, "--concurrency", "4", "--resume")
+    assert resumed.returncode == 0, resumed.stderr
+    assert stored(store) == reference
+    assert grading_namespaces() == []
+
+
+def test_grade_clean_removes_what_a_killed_batch_left(mixed_class):
+    root, _ = mixed_class
+    process = grade_cli("batch", "lab3", str(root / "subs"), "--store", str(root / "abandoned.sqlite"))
+    deadline = time.monotonic() + 30
+    while not grading_namespaces() and time.monotonic() < deadline:
+        time.sleep(0.2)  # until the batch has created some namespace
+    process.send_signal(signal.SIGKILL)
+    process.communicate()
+    assert grading_namespaces(), "the killed batch should have left a namespace to clean"
+    cleaned = grade_cli("clean")
+    out, err = cleaned.communicate(timeout=180)
+    assert cleaned.returncode == 0, err
+    assert grading_namespaces() == []
