@@ -9,12 +9,16 @@ export PATH := $(CURDIR)/$(BIN):$(PATH)
 ALLOW_ROOT := $(if $(filter 0,$(shell id -u)),--allow-root)
 PROVIDER ?= auto
 PYTEST_ARGS ?=
+# Extra options for JupyterLab, e.g. make lab LAB_ARGS="--port=8890"
+LAB_ARGS ?=
+# The browser test drives Debian's chromium.
+CHROMIUM := /usr/bin/chromium
 
-.PHONY: start test venv cluster cluster-down cluster-status lab clean
+.PHONY: start test venv cluster cluster-down cluster-status lab chromium clean
 
 start: cluster lab  ## install, bring the cluster up, open the course in JupyterLab
 
-test: cluster  ## install, bring the cluster up, run the whole test suite
+test: cluster chromium  ## install, bring the cluster up, run the whole test suite
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 venv: $(INSTALLED)
@@ -36,7 +40,17 @@ cluster-status:
 
 lab: venv
 	$(BIN)/jupyter lab --no-browser --ip=127.0.0.1 $(ALLOW_ROOT) \
-	    --ServerApp.root_dir=$(CURDIR) --LabApp.default_url=/lab/tree/course
+	    --ServerApp.root_dir=$(CURDIR) --LabApp.default_url=/lab/tree/course $(LAB_ARGS)
+
+chromium:  ## Debian's chromium for the browser test (installed with apt-get when run as root)
+	@if [ ! -x $(CHROMIUM) ]; then \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	    echo "Installing chromium (for the browser test) ..."; \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
+	  else \
+	    echo "$(CHROMIUM) is missing: the browser test will fail. Install it: sudo apt-get install chromium" >&2; \
+	  fi; \
+	fi
 
 clean:
 	rm -rf $(VENV)
