@@ -29,8 +29,11 @@ def test_the_course_has_lessons_00_to_08_and_a_notebook_per_lab():
 
 
 def test_notebooks_are_in_committed_form():
-    """Outputs cleared except checked cells, metadata reduced, navigation current (tidy.py)."""
+    """Outputs cleared except checked cells, metadata reduced, navigation and the list in
+    course/README.md current (tidy.py)."""
     untidy = [rel(p) for p in NOTEBOOKS if p.read_text() != tidy.render(p)]
+    if tidy.README.read_text() != tidy.readme():
+        untidy.append(rel(tidy.README))
     assert not untidy, f"not in committed form: {untidy}; run python -m tests.notebooks.tidy"
 
 
