@@ -208,6 +208,9 @@ def ready(snapshot: Snapshot, pod_name: str, containers: list[str] = ()) -> Outc
         return problem
     phase = match.dig(pod, "status", "phase", default="Pending")
     cond = match.condition(pod, "Ready") or {}
+    for name in containers:
+        if match.find_container(pod, name) is None:
+            raise Blocked(f'pod/{pod_name} has no container named "{name}"')
     if phase == "Running" and cond.get("status") == "True":
         for name in containers:
             status = match.container_status(pod, name) or {}

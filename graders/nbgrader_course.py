@@ -17,6 +17,9 @@ c = get_config()  # noqa: F821
 c.CourseDirectory.course_id = "k8s-pods"
 # The grading cell replays a submission on the cluster and waits for its pods.
 c.Execute.timeout = 300
+# The manifests are the students' work: autograde must grade them as submitted, not put the
+# starter versions back (nor add starter files a student removed).
+c.Autograde.exclude_overwriting = {exclude!r}
 '''
 GRADED_COPY_NOTE = """\
 > **This is the graded copy of the lab.** Its commands are shown as text: run them in a terminal
@@ -82,9 +85,11 @@ def make_course(directory: Path, lab_ids: list[str] | None = None) -> list[Path]
     """Write nbgrader_config.py and source/<lab>/ (the assignment notebook and the starter
     manifests) for each lab; returns the notebooks written. Existing files are replaced."""
     directory.mkdir(parents=True, exist_ok=True)
-    (directory / "nbgrader_config.py").write_text(COURSE_CONFIG)
+    chosen = lab_ids or labs.lab_ids()
+    exclude = {lab: [p.name for p in manifest_files(REPO / "labs" / lab)] for lab in chosen}
+    (directory / "nbgrader_config.py").write_text(COURSE_CONFIG.format(exclude=exclude))
     written = []
-    for lab in lab_ids or labs.lab_ids():
+    for lab in chosen:
         target = directory / "source" / lab
         target.mkdir(parents=True, exist_ok=True)
         for manifest in manifest_files(REPO / "labs" / lab):

@@ -114,6 +114,9 @@ class LabReport:
         from graders.report import render_text
         return render_text(self, color=False)
 
+    def _repr_pretty_(self, printer, cycle) -> None:  # IPython's text/plain: the text report
+        printer.text(str(self))
+
     def _repr_html_(self) -> str:
         from graders.report import render_html
         return render_html(self)

@@ -3,77 +3,25 @@ survive kill -9, and no grading namespace left behind."""
 from __future__ import annotations
 
 import csv
-import json
 import random
-import shutil
 import signal
-import sqlite3
 import subprocess
-import sys
 import time
-from pathlib import Path
 
 import pytest
 
 from graders import grade, labs
 from graders.cluster import Cluster
-from graders.replay import grading_selector
+from graders.results import CheckResult, LabReport, Status
+from tests.batching import grade_cli, grading_namespaces, run_batch, stored, student_folder
 from tests.cases import REPO, all_cases
 from tests.verdicts import assert_verdict
 
 
-def grade_cli(*args, cwd=None, **kwargs):
-    return subprocess.Popen([sys.executable, "-m", "graders.cli", *args], cwd=cwd, text=True,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, **kwargs)
-
-
-def grading_namespaces() -> list[str]:
-    return [ns["metadata"]["name"] for ns in
-            Cluster.connect().list("Namespace", labelSelector=grading_selector()).get("items", [])]
-
-
-def student_folder(root: Path, student: str, manifests: Path, lab: str) -> None:
-    target = root / student / lab
-    target.mkdir(parents=True)
-    for path in ([manifests] if manifests.is_file() else sorted(manifests.glob("*.y*ml"))):
-        shutil.copy2(path, target / path.name)
-
-
-def run_batch(lab: str, submissions: Path, store: Path, *extra: str) -> subprocess.CompletedProcess:
-    process = grade_cli("batch", lab, str(submissions), "--store", str(store), *extra)
-    out, err = process.communicate(timeout=600)
-    return subprocess.CompletedProcess(process.args, process.returncode, out, err)
-
-
-def stored(store: Path) -> dict[str, tuple]:
-    with sqlite3.connect(store) as db:
-        rows = db.execute("SELECT student, status, score, reason, report FROM results").fetchall()
-    return {student: (status, score, reason, [(c["id"], c["status"]) for c in json.loads(report)["checks"]]
-                      if report else None) for student, status, score, reason, report in rows}
-
-
-@pytest.fixture(scope="module")
-def every_case_batched(tmp_path_factory):
-    """One batch per lab over its solution, its untouched starter and every case of tests/cases."""
-    root = tmp_path_factory.mktemp("batch")
-    results = {}
-    for lab in labs.lab_ids():
-        submissions = root / lab
-        for case in (c for c in all_cases() if c.lab == lab):
-            student_folder(submissions, case.name, case.manifests, lab)
-        student_folder(submissions, "starter", REPO / "labs" / lab, lab)
-        result = run_batch(lab, submissions, root / f"{lab}.sqlite", "--concurrency", "8",
-                           "--json", str(root / f"{lab}.json"), "--csv", str(root / f"{lab}.csv"))
-        assert result.returncode == 0, result.stdout + result.stderr
-        results[lab] = {row["student"]: row for row in json.loads((root / f"{lab}.json").read_text())}
-    return results
-
-
 @pytest.mark.parametrize("case", all_cases(), ids=lambda case: case.id)
-def test_batch_gives_the_verdict_of_the_contract(every_case_batched, case):
-    row = every_case_batched[case.lab][case.name]
+def test_batch_gives_the_verdict_of_the_contract(batched_cases, case):
+    row = batched_cases.rows[case.lab][case.name]
     assert row["status"] == "graded", row["reason"]
-    from graders.results import CheckResult, LabReport, Status
     report = LabReport(lab=case.lab, title="", namespace="", context="", checks=tuple(
         CheckResult(**{**c, "status": Status(c["status"])}) for c in row["report"]["checks"]))
     assert_verdict(report, case.fails)
@@ -81,17 +29,17 @@ def test_batch_gives_the_verdict_of_the_contract(every_case_batched, case):
 
 
 @pytest.mark.parametrize("lab", labs.lab_ids())
-def test_batch_grades_the_starter_as_grading_by_hand_does(every_case_batched, lab, namespace):
+def test_batch_grades_the_starter_as_grading_by_hand_does(batched_cases, lab, namespace):
     subprocess.run(["kubectl", "apply", "-n", namespace, "-f", str(REPO / "labs" / lab)], check=True,
                    capture_output=True)
     by_hand = grade(lab, namespace, wait=60)
-    row = every_case_batched[lab]["starter"]
+    row = batched_cases.rows[lab]["starter"]
     assert [(c["id"], c["status"]) for c in row["report"]["checks"]] == \
            [(c.id, c.status.value) for c in by_hand.checks]
     assert row["score"] == by_hand.score
 
 
-def test_no_grading_namespace_survives_the_batches(every_case_batched):
+def test_no_grading_namespace_survives_the_batches(batched_cases):
     assert grading_namespaces() == []
 
 

@@ -1,0 +1,44 @@
+"""Running `grade batch` as a learner's instructor would, for the cluster tests."""
+from __future__ import annotations
+
+import json
+import shutil
+import sqlite3
+import subprocess
+import sys
+from pathlib import Path
+
+from graders.cluster import Cluster
+from graders.replay import grading_selector
+
+
+def grade_cli(*args, cwd=None, **kwargs):
+    return subprocess.Popen([sys.executable, "-m", "graders.cli", *args], cwd=cwd, text=True,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, **kwargs)
+
+
+def grading_namespaces() -> list[str]:
+    return [ns["metadata"]["name"] for ns in
+            Cluster.connect().list("Namespace", labelSelector=grading_selector()).get("items", [])]
+
+
+def student_folder(root: Path, student: str, manifests: Path, lab: str) -> None:
+    target = root / student / lab
+    target.mkdir(parents=True)
+    for path in ([manifests] if manifests.is_file() else sorted(manifests.glob("*.y*ml"))):
+        shutil.copy2(path, target / path.name)
+
+
+def run_batch(lab: str, submissions: Path, store: Path, *extra: str) -> subprocess.CompletedProcess:
+    process = grade_cli("batch", lab, str(submissions), "--store", str(store), *extra)
+    out, err = process.communicate(timeout=600)
+    return subprocess.CompletedProcess(process.args, process.returncode, out, err)
+
+
+def stored(store: Path) -> dict[str, tuple]:
+    with sqlite3.connect(store) as db:
+        rows = db.execute("SELECT student, status, score, reason, report FROM results").fetchall()
+    return {student: (status, score, reason, [(c["id"], c["status"]) for c in json.loads(report)["checks"]]
+                      if report else None) for student, status, score, reason, report in rows}
+
+

@@ -1,0 +1,93 @@
+"""nbgrader, as an instructor runs it: the course made by `grade nbgrader-course`, the
+submissions of every case autograded, the scores equal to `grade batch`'s, the gradebook and
+`nbgrader export` holding them."""
+from __future__ import annotations
+
+import csv
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from graders import labs
+from tests.batching import run_batch
+
+NBGRADER = [sys.executable, "-m", "nbgrader"]
+
+
+def nbgrader(course: Path, *args: str) -> subprocess.CompletedProcess:
+    result = subprocess.run([*NBGRADER, *args], cwd=course, capture_output=True, text=True, timeout=1800)
+    assert result.returncode == 0, f"nbgrader {' '.join(args)} failed:\n{result.stdout}\n{result.stderr}"
+    return result
+
+
+def gradebook_scores(course: Path) -> dict[tuple[str, str], float]:
+    from nbgrader.api import Gradebook
+
+    with Gradebook(f"sqlite:///{course / 'gradebook.db'}") as gradebook:
+        return {(sub.assignment.name, sub.student.id): sub.score
+                for assignment in gradebook.assignments for sub in assignment.submissions}
+
+
+@pytest.fixture(scope="session")
+def autograded(batched_cases, tmp_path_factory) -> Path:
+    """A course whose every lab was generated, released and autograded on the batch's folders."""
+    course = tmp_path_factory.mktemp("nbgrader") / "course"
+    made = subprocess.run([sys.executable, "-m", "graders.cli", "nbgrader-course", str(course)],
+                          capture_output=True, text=True)
+    assert made.returncode == 0, made.stderr
+    for lab in labs.lab_ids():
+        nbgrader(course, "generate_assignment", lab, "--force")
+        release = course / "release" / lab / f"{lab}.ipynb"
+        for student in sorted((batched_cases.submissions / lab).iterdir()):
+            target = course / "submitted" / student.name / lab
+            shutil.copytree(student / lab, target)
+            shutil.copy2(release, target / release.name)
+        nbgrader(course, "autograde", lab, "--create", "--force")
+    return course
+
+
+def test_autograde_scores_equal_the_batch_scores(batched_cases, autograded):
+    scores = gradebook_scores(autograded)
+    expected = {(lab, student): row["score"] for lab, rows in batched_cases.rows.items()
+                for student, row in rows.items()}
+    assert scores == expected
+
+
+def test_the_grading_cell_shows_the_report_and_writes_nothing_to_stderr(autograded):
+    notebook = json.loads((autograded / "autograded" / "solution" / "lab1" / "lab1.ipynb").read_text())
+    cell = next(c for c in notebook["cells"] if c.get("metadata", {}).get("nbgrader", {}).get("grade"))
+    kinds = [output["output_type"] for output in cell["outputs"]]
+    assert "error" not in kinds and not any(o.get("name") == "stderr" for o in cell["outputs"])
+    shown = [o for o in cell["outputs"] if o["output_type"] == "display_data"]
+    assert shown and "pods-course-report" in "".join(shown[0]["data"]["text/html"])
+    assert "score 7/7" in "".join(shown[0]["data"]["text/plain"])  # readable without HTML too
+    assert "".join(cell["outputs"][-1]["data"]["text/plain"]) == "7.0"
+
+
+def test_feedback_and_export_have_the_scores(batched_cases, autograded):
+    nbgrader(autograded, "generate_feedback", "lab3", "--force")
+    feedback = (autograded / "feedback" / "web-mounts-usr-share-nginx" / "lab3" / "lab3.html").read_text()
+    assert "web-serves-volume" in feedback and "FAIL" in feedback
+    nbgrader(autograded, "export", "--to", str(autograded / "grades.csv"))
+    with (autograded / "grades.csv").open(newline="") as handle:
+        exported = {(row["assignment"], row["student_id"]): float(row["raw_score"]) for row in csv.DictReader(handle)}
+    assert exported[("lab3", "solution")] == 6.0
+    assert exported[("lab3", "web-mounts-usr-share-nginx")] == batched_cases.rows["lab3"]["web-mounts-usr-share-nginx"]["score"]
+
+
+def test_grade_batch_writes_into_the_gradebook(batched_cases, tmp_path):
+    course = tmp_path / "course"
+    subprocess.run([sys.executable, "-m", "graders.cli", "nbgrader-course", str(course), "--lab", "lab1"],
+                   check=True, capture_output=True)
+    nbgrader(course, "generate_assignment", "lab1", "--force")
+    result = run_batch("lab1", batched_cases.submissions / "lab1", tmp_path / "store.sqlite",
+                       "--gradebook", str(course / "gradebook.db"), "--deadline", "30")
+    assert result.returncode == 0, result.stderr
+    scores = gradebook_scores(course)
+    assert scores == {("lab1", student): row["score"] for student, row in batched_cases.rows["lab1"].items()}
+    nbgrader(course, "export", "--to", str(course / "grades.csv"))
+    assert "solution" in (course / "grades.csv").read_text()
