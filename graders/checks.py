@@ -56,10 +56,11 @@ def _plain(value):
 
 
 class Lab:
-    def __init__(self, id: str, title: str, *, objects: str = ""):
+    def __init__(self, id: str, title: str, *, objects: str = "", kinds: tuple[str, ...] = ("Pod",)):
         self.id = id
         self.title = title
         self.objects = objects  # what the learner builds, for `grade list`
+        self.kinds = kinds  # what a submission may create (batch grading)
         self.checks: list[Check] = []
 
     def check(self, id: str, title: str, *, hint: str = "", points: float = 1, requires: tuple[str, ...] = ()):

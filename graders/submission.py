@@ -4,16 +4,20 @@ its objects behind because none was created."""
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import yaml
 
-from graders.cluster import KINDS
+from graders import labs
+from graders.strict_yaml import UnsafeYAML, load_all
 
 MANIFEST_SUFFIXES = (".yaml", ".yml", ".json")
-# What a lab's submission may create in its grading namespace.
-ALLOWED_KINDS = ("Pod", "ConfigMap", "Secret", "ResourceQuota", "LimitRange")
+MAX_BYTES = 256 * 1024  # all the manifests of one submission together
+MAX_DOCUMENTS = 20
+# Characters no manifest needs (C0 controls but tab, newline, carriage return; DEL; C1).
+CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
 
 
 class Rejected(ValueError):
@@ -56,12 +60,20 @@ def load(lab: str, folder: Path) -> Submission:
     submission = Submission(lab, files)
     if not files:
         raise Rejected(f"no manifests (.yaml, .yml or .json files) in {folder}")
+    size = sum(path.stat().st_size for path in files)
+    if size > MAX_BYTES:
+        raise Rejected(f"the manifests add up to {size} bytes; a submission may have {MAX_BYTES}")
+    allowed = labs.get(lab).kinds
+    count = 0
     for path in files:
         for index, body in enumerate(_parse(path), start=1):
             source = f"{path.name}, document {index}"
             if body is None:
                 continue  # an empty document, as kubectl skips it
-            document = _checked(lab, source, body)
+            count += 1
+            if count > MAX_DOCUMENTS:
+                raise Rejected(f"more than {MAX_DOCUMENTS} documents; {lab} needs a few")
+            document = _checked(lab, allowed, source, body)
             if document.kind == "Namespace":
                 submission.notes.append(f"{source}: the Namespace {document.name} was ignored; "
                                         "the grader chooses the namespace")
@@ -77,10 +89,16 @@ def _parse(path: Path) -> list:
         text = path.read_text(encoding="utf-8")
     except UnicodeDecodeError as error:
         raise Rejected(f"{path.name}: not UTF-8 text ({error.reason} at byte {error.start})") from None
+    control = CONTROL.search(text)
+    if control:
+        line = text.count("\n", 0, control.start()) + 1
+        raise Rejected(f"{path.name}: line {line}: control character {ord(control.group()):#04x} is not allowed")
     try:
         if path.suffix.lower() == ".json":
-            return [json.loads(text)]
-        documents = list(yaml.safe_load_all(text))
+            return [json.loads(text, object_pairs_hook=_no_duplicate_keys)]
+        documents = load_all(text)
+    except UnsafeYAML as error:
+        raise Rejected(f"{path.name}: {error}") from None
     except yaml.MarkedYAMLError as error:
         mark = error.problem_mark
         raise Rejected(f"{path.name}: not valid YAML at line {mark.line + 1}, column {mark.column + 1}: "
@@ -97,7 +115,19 @@ def _parse(path: Path) -> list:
     return flat
 
 
-def _checked(lab: str, source: str, body) -> Document:
+def _no_duplicate_keys(pairs: list) -> dict:
+    keys = [key for key, _ in pairs]
+    duplicated = {key for key in keys if keys.count(key) > 1}
+    if duplicated:
+        raise UnsafeYAML(f"the key {sorted(duplicated)[0]!r} appears twice in one object")
+    return dict(pairs)
+
+
+# Fields a submission may not set: they would place, keep, own or fake what the cluster decides.
+FORBIDDEN = (("metadata", "finalizers"), ("metadata", "ownerReferences"), ("status",), ("spec", "nodeName"))
+
+
+def _checked(lab: str, allowed: tuple[str, ...], source: str, body) -> Document:
     if not isinstance(body, dict):
         raise Rejected(f"{source}: a manifest must be a mapping (apiVersion, kind, metadata, ...), "
                        f"not {type(body).__name__}")
@@ -110,12 +140,27 @@ def _checked(lab: str, source: str, body) -> Document:
     kind = body["kind"]
     if kind == "Namespace":
         return Document(source, body)
-    if kind not in ALLOWED_KINDS or kind not in KINDS:
+    if kind not in allowed:
         raise Rejected(f"{source}: {kind} {metadata['name']} is not allowed in a {lab} submission "
-                       f"(allowed: {', '.join(ALLOWED_KINDS)})")
+                       f"(allowed: {', '.join(allowed)})")
+    for path in FORBIDDEN:
+        if _has(body, path):
+            raise Rejected(f"{source}: {kind} {metadata['name']} sets {'.'.join(path)}, which a "
+                           "submission may not set")
+    if kind == "Secret" and body.get("type") == "kubernetes.io/service-account-token":
+        raise Rejected(f"{source}: Secret {metadata['name']} asks for a service-account token, which a "
+                       "submission may not")
     namespace = metadata.get("namespace")
     if namespace not in (None, lab):
         raise Rejected(f"{source}: {kind} {metadata['name']} names namespace {namespace!r}; leave "
                        f"metadata.namespace out (or write {lab})")
     body = {**body, "metadata": {k: v for k, v in metadata.items() if k != "namespace"}}
     return Document(source, body)
+
+
+def _has(body: dict, path: tuple[str, ...]) -> bool:
+    for key in path:
+        if not isinstance(body, dict) or key not in body:
+            return False
+        body = body[key]
+    return body not in (None, [], {}, "")

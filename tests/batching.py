@@ -17,9 +17,20 @@ def grade_cli(*args, cwd=None, **kwargs):
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, **kwargs)
 
 
-def grading_namespaces() -> list[str]:
+def grading_namespaces(store: Path | None = None) -> list[str]:
+    """Grading namespaces that exist: of the batch recorded in `store`, or of any batch."""
+    run = None
+    if store is not None:
+        with sqlite3.connect(store) as db:
+            try:
+                found = db.execute("SELECT value FROM meta WHERE key = 'run'").fetchone()
+            except sqlite3.OperationalError:  # the batch has not written its schema yet
+                found = None
+        if found is None:
+            return []
+        run = found[0]
     return [ns["metadata"]["name"] for ns in
-            Cluster.connect().list("Namespace", labelSelector=grading_selector()).get("items", [])]
+            Cluster.connect().list("Namespace", labelSelector=grading_selector(run)).get("items", [])]
 
 
 def student_folder(root: Path, student: str, manifests: Path, lab: str) -> None:

@@ -2,7 +2,8 @@
 from graders.checks import Lab, container, container_exists, declares_port, exists, has_label, names, ready, runs_image
 from graders.results import Outcome
 
-lab = Lab("lab1", "Your first pod", objects="Pod webserver")
+lab = Lab("lab1", "Your first pod", objects="Pod webserver",
+          kinds=("Pod",))
 POD = "webserver"
 
 

@@ -6,7 +6,8 @@ from graders.checks import (Lab, all_of, container, container_exists, declares_p
 from graders.results import Outcome, Status
 from graders.snapshot import Blocked
 
-lab = Lab("lab2", "A logging sidecar", objects="Pod web-logger (containers web and logger)")
+lab = Lab("lab2", "A logging sidecar", objects="Pod web-logger (containers web and logger)",
+          kinds=("Pod",))
 POD = "web-logger"
 LOG_DIR = "/var/log/nginx"
 

@@ -6,7 +6,8 @@ from graders.checks import (Lab, all_of, container, emptydir_volumes, exists, mo
 from graders.results import Outcome, Status
 from graders.snapshot import Blocked
 
-lab = Lab("lab3", "Init containers", objects="Pod init-demo (init container prepare, container web)")
+lab = Lab("lab3", "Init containers", objects="Pod init-demo (init container prepare, container web)",
+          kinds=("Pod",))
 POD = "init-demo"
 HTML_DIR = "/usr/share/nginx/html"
 

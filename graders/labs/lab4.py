@@ -5,7 +5,8 @@ from graders.checks import Lab, all_of, container, ready, restarts, runs_image
 from graders.results import Outcome, Status
 from graders.snapshot import Blocked
 
-lab = Lab("lab4", "Liveness, readiness and startup probes", objects="Pod probed (container web)")
+lab = Lab("lab4", "Liveness, readiness and startup probes", objects="Pod probed (container web)",
+          kinds=("Pod",))
 POD = "probed"
 PORT = 80
 DEFAULTS = {"failureThreshold": 3, "periodSeconds": 10}

@@ -4,7 +4,8 @@ from graders import match
 from graders.checks import Lab, all_of, container, container_exists, missing, settled_problem
 from graders.results import Outcome, Status
 
-lab = Lab("lab5", "Resources and QoS classes", objects="Pods guaranteed, burstable and hungry")
+lab = Lab("lab5", "Resources and QoS classes", objects="Pods guaranteed, burstable and hungry",
+          kinds=("Pod",))
 
 
 def resource(ref, section: str, name: str):

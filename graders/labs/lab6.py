@@ -7,7 +7,8 @@ from graders.checks import Lab, all_of, container, exists, missing, ready
 from graders.results import Outcome
 
 lab = Lab("lab6", "Namespace quota and limit ranges",
-          objects="ResourceQuota mylimits, LimitRange defaults, Pod quota-pod")
+          objects="ResourceQuota mylimits, LimitRange defaults, Pod quota-pod",
+          kinds=("ResourceQuota", "LimitRange", "Pod"))
 QUOTA, LIMITS, POD = "mylimits", "defaults", "quota-pod"
 HARD = {"cpu": "2", "memory": "1G", "pods": "3"}
 # The pod a learner would create without thinking of resources: the LimitRange must make it fit.

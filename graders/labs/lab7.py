@@ -5,7 +5,8 @@ from graders.checks import Lab, all_of, container, container_exists, exists, mis
 from graders.results import Outcome, Status
 
 lab = Lab("lab7", "Configuration and security context",
-          objects="ConfigMap app-config, Secret app-secret, Pod secure-app (container app)")
+          objects="ConfigMap app-config, Secret app-secret, Pod secure-app (container app)",
+          kinds=("ConfigMap", "Secret", "Pod"))
 POD = "secure-app"
 
 

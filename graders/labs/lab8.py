@@ -4,7 +4,8 @@ recreate them fixed. Contract: shared LABS.md, lab8."""
 from graders.checks import Lab, all_of, container, missing, ready, restarts, runs_image
 from graders.results import Outcome
 
-lab = Lab("lab8", "Troubleshooting", objects="Pods web and mydb (from labs/lab8/broken.yaml)")
+lab = Lab("lab8", "Troubleshooting", objects="Pods web and mydb (from labs/lab8/broken.yaml)",
+          kinds=("Pod", "Secret", "ConfigMap"))
 ROOT_SETTINGS = ("ROOT_PASSWORD", "ROOT_PASSWORD_HASH", "ALLOW_EMPTY_ROOT_PASSWORD", "RANDOM_ROOT_PASSWORD")
 VARIABLES = [f"{prefix}_{setting}" for prefix in ("MARIADB", "MYSQL") for setting in ROOT_SETTINGS]
 # The settings whose value is a secret (the others are switches such as "1").

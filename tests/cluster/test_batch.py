@@ -40,7 +40,8 @@ def test_batch_grades_the_starter_as_grading_by_hand_does(batched_cases, lab, na
 
 
 def test_no_grading_namespace_survives_the_batches(batched_cases):
-    assert grading_namespaces() == []
+    for lab in labs.lab_ids():
+        assert grading_namespaces(batched_cases.submissions / f"{lab}.sqlite") == []
 
 
 def test_csv_has_a_row_for_every_student_even_refused(tmp_path):
@@ -96,19 +97,37 @@ def test_kill_9_then_resume_gives_the_uninterrupted_results(mixed_class, seed):
     resumed = run_batch("lab3", root / "subs", store, "--concurrency", "4", "--resume")
     assert resumed.returncode == 0, resumed.stderr
     assert stored(store) == reference
-    assert grading_namespaces() == []
+    assert grading_namespaces(store) == []
 
 
 def test_grade_clean_removes_what_a_killed_batch_left(mixed_class):
     root, _ = mixed_class
-    process = grade_cli("batch", "lab3", str(root / "subs"), "--store", str(root / "abandoned.sqlite"))
+    store = root / "abandoned.sqlite"
+    process = grade_cli("batch", "lab3", str(root / "subs"), "--store", str(store))
     deadline = time.monotonic() + 30
-    while not grading_namespaces() and time.monotonic() < deadline:
+    while not (store.exists() and grading_namespaces(store)) and time.monotonic() < deadline:
         time.sleep(0.2)  # until the batch has created some namespace
     process.send_signal(signal.SIGKILL)
     process.communicate()
-    assert grading_namespaces(), "the killed batch should have left a namespace to clean"
+    assert grading_namespaces(store), "the killed batch should have left a namespace to clean"
     cleaned = grade_cli("clean")
     out, err = cleaned.communicate(timeout=180)
     assert cleaned.returncode == 0, err
-    assert grading_namespaces() == []
+    assert grading_namespaces(store) == []
+
+
+def test_hostile_submissions_are_refused_and_leave_no_object(tmp_path):
+    hostile = sorted((REPO / "tests" / "hostile").glob("*.yaml"))
+    for path in hostile:
+        student_folder(tmp_path / "subs", path.stem, path, "lab8")
+    result = run_batch("lab8", tmp_path / "subs", tmp_path / "store.sqlite", "--csv", str(tmp_path / "out.csv"))
+    assert result.returncode == 0, result.stderr
+    with (tmp_path / "out.csv").open(newline="") as handle:
+        rows = list(csv.DictReader(handle))
+    assert len(rows) == len(hostile) and {row["status"] for row in rows} == {"rejected"}
+    assert grading_namespaces(tmp_path / "store.sqlite") == []
+    for kind, name, *namespace in (("clusterrole", "evil"), ("deployment", "flood", "-A"),
+                                   ("rolebinding", "make-me-admin", "-A"), ("pod", "webserver", "-n", "kube-system")):
+        found = subprocess.run(["kubectl", "get", kind, *namespace, "--field-selector", f"metadata.name={name}",
+                                "-o", "name"], capture_output=True, text=True)
+        assert found.returncode == 0 and found.stdout.strip() == "", (kind, name, found.stdout, found.stderr)
