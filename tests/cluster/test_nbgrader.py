@@ -76,7 +76,8 @@ def test_feedback_and_export_have_the_scores(batched_cases, autograded):
     with (autograded / "grades.csv").open(newline="") as handle:
         exported = {(row["assignment"], row["student_id"]): float(row["raw_score"]) for row in csv.DictReader(handle)}
     assert exported[("lab3", "solution")] == 6.0
-    assert exported[("lab3", "web-mounts-usr-share-nginx")] == batched_cases.rows["lab3"]["web-mounts-usr-share-nginx"]["score"]
+    mistake = "web-mounts-usr-share-nginx"
+    assert exported[("lab3", mistake)] == batched_cases.rows["lab3"][mistake]["score"]
 
 
 def test_grade_batch_writes_into_the_gradebook(batched_cases, tmp_path):
