@@ -12,7 +12,9 @@ import re
 import secrets
 import signal
 import socket
+import shutil
 import subprocess
+import sys
 import threading
 import time
 from pathlib import Path
@@ -22,6 +24,8 @@ import pytest
 from tests.notebooks.tidy import REPO
 
 CHROMIUM = Path("/usr/bin/chromium")
+# The course's kubectl sits next to this Python (in .venv/bin), whatever PATH says.
+KUBECTL = shutil.which("kubectl", path=str(Path(sys.executable).parent)) or "kubectl"
 ARTIFACTS = REPO / "build" / "test-artifacts"
 # What works for Chromium here (no sandbox as root, no GPU, nothing fetched from outside).
 CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
@@ -135,7 +139,7 @@ def test_lab_notebook_grading_cell_shows_the_report_table(jupyterlab):
                 browser.close()
         print(f"screenshot: {screenshot}")
     finally:
-        subprocess.run(["kubectl", "delete", "namespace", LAB, "--ignore-not-found", "--wait=true"],
+        subprocess.run([KUBECTL, "delete", "namespace", LAB, "--ignore-not-found", "--wait=true"],
                        capture_output=True, timeout=120)
         if NOTEBOOK.read_text() != committed:  # never leave a notebook saved with outputs
             NOTEBOOK.write_text(committed)
