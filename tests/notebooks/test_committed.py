@@ -60,6 +60,10 @@ def test_states_its_needs_and_cleans_up_its_namespace(path):
         "waits for the new namespace's default ServiceAccount before creating pods"
     deletes = re.search(rf"kubectl delete namespace ([a-z0-9 -]* )?{namespace}\b.* --wait=true", code[-1])
     assert deletes, "the last code cell deletes the notebook's namespace(s), waiting until gone"
+    created = set(re.findall(r"kubectl create namespace ([a-z0-9-]+)", "\n".join(code)))
+    for name in created:
+        assert re.search(rf"kubectl delete namespace [a-z0-9 -]*\b{name}\b", code[-1]), \
+            f"namespace {name} is created but not deleted in the last cell"
     for source in code:
         for used in re.findall(r"(?<=\s)(?:-n|--namespace)[ =]([a-z][a-z0-9-]*)", source):
             assert used.startswith(namespace), f"uses namespace {used}, not its own:\n{source}"
