@@ -2,7 +2,8 @@
 
 nbval runs every notebook of course/ and labs/ as a test (`--nbval-lax` in pyproject.toml's
 addopts, with course/ and labs/ among the testpaths). This plugin makes those runs strict (see
-tests/notebooks/kernel.py) and finds the sanitize file whatever the working directory.
+tests/notebooks/kernel.py), finds the sanitize file whatever the working directory, and adds
+what a failed cell printed to its failure report.
 """
 from __future__ import annotations
 
@@ -34,3 +35,15 @@ def pytest_unconfigure(config):
     if directory is not None:
         shutil.rmtree(directory, ignore_errors=True)
 
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item, call):
+    """Show what a failed cell printed (kubectl's error message), which nbval leaves out."""
+    outcome = yield
+    report = outcome.get_result()
+    outputs = getattr(item, "test_outputs", None)
+    if report.when == "call" and report.failed and outputs:
+        text = "".join(o.get("text", "") for o in outputs if o.get("output_type") == "stream")
+        if text.strip():
+            report.sections.append(("cell output", text[-5000:]))
