@@ -10,9 +10,9 @@ import os
 import queue
 import re
 import secrets
+import shutil
 import signal
 import socket
-import shutil
 import subprocess
 import sys
 import threading
@@ -140,7 +140,7 @@ def test_lab_notebook_grading_cell_shows_the_report_table(jupyterlab):
         print(f"screenshot: {screenshot}")
     finally:
         subprocess.run([KUBECTL, "delete", "namespace", LAB, "--ignore-not-found", "--wait=true"],
-                       capture_output=True, timeout=120)
+                       capture_output=True, timeout=120, check=False)
         if NOTEBOOK.read_text() != committed:  # never leave a notebook saved with outputs
             NOTEBOOK.write_text(committed)
             pytest.fail(f"JupyterLab saved {NOTEBOOK.relative_to(REPO)} during the test")

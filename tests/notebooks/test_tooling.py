@@ -54,11 +54,11 @@ def test_the_test_kernel_fails_a_cell_whose_command_fails(tmp_path):
     cases = {"!false": True, "%%bash\nfalse\necho the next line runs": True,
              "!false || echo expected": False, "%%bash\nfalse || echo expected": False}
     nb = nbformat.v4.new_notebook()
-    for source in cases:
+    for source, fails in cases.items():
         nb.cells = [nbformat.v4.new_code_cell(source)]
         client = NotebookClient(nb, timeout=60, kernel_name="python3",
                                 resources={"metadata": {"path": str(tmp_path)}})
-        if cases[source]:
+        if fails:
             with pytest.raises(CellExecutionError):
                 client.execute(env=env)
         else:
