@@ -1,7 +1,7 @@
 """Lab 7 - Configuration and security context: settings from a ConfigMap and a Secret, a
 container that runs without root. Contract: shared LABS.md, lab7."""
 from graders import match
-from graders.checks import Lab, all_of, container, container_exists, exists, missing, ready
+from graders.checks import Lab, all_of, container, container_exists, missing, ready
 from graders.results import Outcome, Status
 
 lab = Lab("lab7", "Configuration and security context",
@@ -25,9 +25,9 @@ def effective(ref, field: str):
 @lab.check("configmap", "ConfigMap app-config has a non-empty key GREETING",
            hint="kubectl create configmap app-config -n lab7 --from-literal=GREETING=hello")
 def configmap(s):
+    if absent := missing(s, "ConfigMap", "app-config"):
+        return absent
     found = s.get("ConfigMap", "app-config")
-    if found is None:
-        return exists(s, "ConfigMap", "app-config")
     value = (found.get("data") or {}).get("GREETING")
     if value:
         return Outcome.passed()
@@ -39,9 +39,9 @@ def configmap(s):
 @lab.check("secret", "Secret app-secret (type Opaque) has a key password",
            hint="kubectl create secret generic app-secret -n lab7 --from-literal=password=...")
 def secret(s):
+    if absent := missing(s, "Secret", "app-secret"):
+        return absent
     found = s.get("Secret", "app-secret")
-    if found is None:
-        return exists(s, "Secret", "app-secret")
     kind = found.get("type", "Opaque")
     keys = sorted(found.get("data") or {})
     return all_of(
