@@ -56,11 +56,15 @@ def _plain(value):
 
 
 class Lab:
-    def __init__(self, id: str, title: str, *, objects: str = "", kinds: tuple[str, ...] = ("Pod",)):
+    def __init__(self, id: str, title: str, *, objects: str = "", kinds: tuple[str, ...] = ("Pod",),
+                 judges_resources: bool = False):
         self.id = id
         self.title = title
         self.objects = objects  # what the learner builds, for `grade list`
         self.kinds = kinds  # what a submission may create (batch grading)
+        # Whether checks read requests and limits: batch grading then may not cap cpu and memory
+        # in the grading namespace (its LimitRange would fill them in and change the verdicts).
+        self.judges_resources = judges_resources
         self.checks: list[Check] = []
 
     def check(self, id: str, title: str, *, hint: str = "", points: float = 1, requires: tuple[str, ...] = ()):

@@ -29,6 +29,9 @@ KINDS = {
     "LimitRange": ("/api/v1", "limitranges", True),
     "Event": ("/api/v1", "events", True),
     "ServiceAccount": ("/api/v1", "serviceaccounts", True),
+    "Role": ("/apis/rbac.authorization.k8s.io/v1", "roles", True),
+    "RoleBinding": ("/apis/rbac.authorization.k8s.io/v1", "rolebindings", True),
+    "SubjectAccessReview": ("/apis/authorization.k8s.io/v1", "subjectaccessreviews", False),
     "Namespace": ("/api/v1", "namespaces", False),
     "Node": ("/api/v1", "nodes", False),
 }
@@ -80,11 +83,21 @@ def resource_path(kind: str, namespace: str | None = None, name: str | None = No
 class Cluster:
     """One cluster, as named by a kubeconfig context."""
 
-    def __init__(self, connection: kubeconfig.Connection, timeout: float = 10.0):
+    def __init__(self, connection: kubeconfig.Connection, timeout: float = 10.0, *,
+                 impersonate: str | None = None):
         self.connection = connection
         self.timeout = timeout
+        self.impersonated = impersonate  # the user every request acts as, if not ourselves
+        headers = _headers(connection)
+        if impersonate:
+            headers["Impersonate-User"] = impersonate
         self._http = urllib3.PoolManager(ssl_context=_ssl_context(connection), retries=False,
-                                         maxsize=8, headers=_headers(connection))
+                                         maxsize=8, headers=headers)
+
+    def impersonating(self, user: str) -> "Cluster":
+        """The same cluster, every request made as `user` (a ServiceAccount's user name gets its
+        groups from the API server). Our own identity needs the `impersonate` verb."""
+        return Cluster(self.connection, self.timeout, impersonate=user)
 
     @classmethod
     def connect(cls, context: str | None = None, timeout: float = 10.0) -> "Cluster":
@@ -105,7 +118,8 @@ class Cluster:
         now, default the client timeout), writes are not (they may have been applied)."""
         url = self.connection.server + path + ("?" + urlencode(query) if query else "")
         payload = json.dumps(body).encode() if body is not None else None
-        headers = {"Content-Type": "application/json"} if payload is not None else None
+        # Per-request headers replace the pool's (credentials, impersonation): extend them.
+        headers = {**self._http.headers, "Content-Type": "application/json"} if payload is not None else None
         give_up = time.monotonic() + (deadline or self.timeout)
         while True:
             try:

@@ -1,14 +1,16 @@
 """Grading a submission in isolation: its manifests are created in a fresh namespace of their
-own, left to settle, graded with the lab's grader, and the namespace is deleted. The report is
-the one `grade labN` gives on the same manifests applied by hand."""
+own, fenced by the cluster itself (graders.containment), left to settle, graded with the lab's
+grader, and the namespace is deleted. The report is the one `grade labN` gives on the same
+manifests applied by hand."""
 from __future__ import annotations
 
 import dataclasses
 import uuid
 from pathlib import Path
 
-from graders import api
-from graders.cluster import ApiError, Cluster
+from graders import api, labs
+from graders.cluster import ApiError, Cluster, Forbidden
+from graders.containment import POD_SECURITY, fence
 from graders.results import LabReport
 from graders.submission import Submission, load
 from graders.workspace import wait_default_service_account, wait_for
@@ -27,19 +29,26 @@ def grading_selector(run: str | None = None) -> str:
 def create_namespace(cluster: Cluster, lab: str, run: str, student: str = "") -> str:
     name = f"grade-{lab}-{uuid.uuid4().hex[:10]}"
     cluster.create("Namespace", {"metadata": {
-        "name": name, "labels": {ROLE_LABEL: ROLE, RUN_LABEL: run, LAB_LABEL: lab},
+        "name": name, "labels": {ROLE_LABEL: ROLE, RUN_LABEL: run, LAB_LABEL: lab, **POD_SECURITY},
         "annotations": {"pods-course/student": student} if student else {}}})
     wait_default_service_account(cluster, name)
     return name
 
 
-def apply(cluster: Cluster, namespace: str, submission: Submission) -> list[str]:
-    """Create the documents in order, as `kubectl apply` would: an object the API server
-    refuses (admission, validation) is skipped with a note, the others are still created."""
+def apply(cluster: Cluster, submitter: Cluster, namespace: str, submission: Submission) -> list[str]:
+    """Create the documents in order as `submitter`, as `kubectl apply` would: an object the
+    API server refuses (validation, admission, the submitter's rights) is skipped with a note
+    quoting it, the others are still created."""
     notes = []
     for document in submission.documents:
         try:
-            cluster.create(document.kind, document.body, namespace)
+            submitter.create(document.kind, document.body, namespace)
+        except Forbidden as denied:
+            if not submitter.impersonated or submitter.impersonated not in denied.args[0]:
+                raise  # our own identity was denied: the batch cannot go on
+            notes.append(f"{document.source}: the submission may not create {document.kind} "
+                         f"{document.name}: {denied.args[0]}")
+            continue
         except ApiError as refused:
             if refused.status >= 500:
                 raise
@@ -62,7 +71,8 @@ def replay(cluster: Cluster, lab: str, folder: Path, *, deadline: float = 60, ru
     submission = load(lab, folder)
     namespace = create_namespace(cluster, lab, run, student)
     try:
-        notes = submission.notes + apply(cluster, namespace, submission)
+        submitter = fence(cluster, namespace, labs.get(lab))
+        notes = submission.notes + apply(cluster, submitter, namespace, submission)
         report = api.grade(lab, namespace, wait=deadline, cluster=cluster, mode="isolated")
         return dataclasses.replace(report, notes=report.notes + tuple(notes))
     finally:

@@ -150,12 +150,49 @@ def _checked(lab: str, allowed: tuple[str, ...], source: str, body) -> Document:
     if kind == "Secret" and body.get("type") == "kubernetes.io/service-account-token":
         raise Rejected(f"{source}: Secret {metadata['name']} asks for a service-account token, which a "
                        "submission may not")
+    if kind == "Pod":
+        reaching = _reaches_the_node(body.get("spec"))
+        if reaching:
+            path, what = reaching
+            raise Rejected(f"{source}: Pod {metadata['name']} sets {path}: {what}, which batch grading "
+                           "does not allow (Pod Security baseline)")
     namespace = metadata.get("namespace")
     if namespace not in (None, lab):
         raise Rejected(f"{source}: {kind} {metadata['name']} names namespace {namespace!r}; leave "
                        f"metadata.namespace out (or write {lab})")
     body = {**body, "metadata": {k: v for k, v in metadata.items() if k != "namespace"}}
     return Document(source, body)
+
+
+def _reaches_the_node(spec) -> tuple[str, str] | None:
+    """(path, what it does) of the first setting that reaches past the pod into the node or the
+    cluster: what Pod Security `baseline` refuses at admission, refused here first with a path the
+    learner can find; and a ServiceAccount of the submission's choosing."""
+    if not isinstance(spec, dict):
+        return None
+    for field in ("hostNetwork", "hostPID", "hostIPC"):
+        if spec.get(field) is True:
+            return f"spec.{field}", "the pod would share a namespace of the node"
+    for volume in _dicts(spec.get("volumes")):
+        if "hostPath" in volume:
+            return f"spec.volumes[{volume.get('name')}].hostPath", "the pod would mount a directory of the node"
+    account = spec.get("serviceAccountName") or spec.get("serviceAccount")
+    if account not in (None, "default"):
+        return "spec.serviceAccountName", f"the pod would run as ServiceAccount {account!r}, not the namespace's default"
+    for group in ("initContainers", "containers", "ephemeralContainers"):
+        for container in _dicts(spec.get(group)):
+            where = f"spec.{group}[{container.get('name')}]"
+            context = container.get("securityContext")
+            if isinstance(context, dict) and context.get("privileged") is True:
+                return f"{where}.securityContext.privileged", "the container would run privileged"
+            for index, port in enumerate(_dicts(container.get("ports"))):
+                if port.get("hostPort"):
+                    return f"{where}.ports[{index}].hostPort", "the container would open a port on the node"
+    return None
+
+
+def _dicts(value) -> list[dict]:
+    return [item for item in value if isinstance(item, dict)] if isinstance(value, list) else []
 
 
 def _has(body: dict, path: tuple[str, ...]) -> bool:

@@ -1,7 +1,9 @@
 """The lab cases shared by the cluster tests, the recorder and the unit tests: for every lab,
 its solution (must get full marks) and the files of tests/cases/labN/ - each named mistake of
 the contract and each equivalent answer ("variant-"), whose first line lists the checks it
-must fail (`# fails: a, b`, empty for none)."""
+must fail (`# fails: a, b`, empty for none). A header line `# batch rejects: TEXT` marks a case
+that batch grading refuses before it reaches the cluster (Pod Security baseline), with TEXT in
+its reason."""
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -19,6 +21,7 @@ class Case:
     name: str
     manifests: Path  # a file, or a folder of files
     fails: frozenset[str]
+    batch_rejects: str | None = None  # batch grading refuses it, saying this
 
     @property
     def id(self) -> str:
@@ -32,10 +35,19 @@ def expected_failures(path: Path) -> frozenset[str]:
     return frozenset(check.strip() for check in first.removeprefix("# fails:").split(",") if check.strip())
 
 
+def batch_rejection(path: Path) -> str | None:
+    for line in path.read_text().splitlines():
+        if not line.startswith("#"):
+            return None
+        if line.startswith("# batch rejects:"):
+            return line.removeprefix("# batch rejects:").strip()
+    return None
+
+
 def all_cases() -> list[Case]:
     cases = []
     for lab in lab_ids():
         cases.append(Case(lab, "solution", REPO / "solutions" / lab, frozenset()))
         for path in sorted((CASES_DIR / lab).glob("*.yaml")):
-            cases.append(Case(lab, path.stem, path, expected_failures(path)))
+            cases.append(Case(lab, path.stem, path, expected_failures(path), batch_rejection(path)))
     return cases

@@ -5,7 +5,7 @@ from graders.checks import Lab, all_of, container, container_exists, missing, se
 from graders.results import Outcome, Status
 
 lab = Lab("lab5", "Resources and QoS classes", objects="Pods guaranteed, burstable and hungry",
-          kinds=("Pod",))
+          kinds=("Pod",), judges_resources=True)
 
 
 def resource(ref, section: str, name: str):

@@ -8,7 +8,7 @@ from graders.results import Outcome
 
 lab = Lab("lab6", "Namespace quota and limit ranges",
           objects="ResourceQuota mylimits, LimitRange defaults, Pod quota-pod",
-          kinds=("ResourceQuota", "LimitRange", "Pod"))
+          kinds=("ResourceQuota", "LimitRange", "Pod"), judges_resources=True)
 QUOTA, LIMITS, POD = "mylimits", "defaults", "quota-pod"
 HARD = {"cpu": "2", "memory": "1G", "pods": "3"}
 # The pod a learner would create without thinking of resources: the LimitRange must make it fit.
