@@ -7,7 +7,8 @@ the API server and not only by our file checks (graders.submission):
   judge requests and limits, how much cpu and memory; a LimitRange there gives every container
   limits (a container without limits could use a whole node on a real cluster);
 - the manifests are created as the namespace's ServiceAccount `submitter`, whose Role may only
-  create the kinds the lab allows in that namespace (no update, delete, exec, or RBAC).
+  create (and read back) the kinds the lab allows in that namespace (no list, update, delete,
+  exec, or RBAC).
 """
 from __future__ import annotations
 
@@ -55,8 +56,9 @@ def fence(cluster: Cluster, namespace: str, lab: Lab, timeout: float = 30) -> Cl
     cluster.create("ResourceQuota", {"metadata": {"name": CAP}, "spec": {"hard": hard}}, namespace)
     resources = sorted({KINDS[kind][1] for kind in lab.kinds})
     cluster.create("ServiceAccount", {"metadata": {"name": SUBMITTER}}, namespace)
+    # `get`: a create whose answer was lost is read back before it is tried again (graders.cluster).
     cluster.create("Role", {"metadata": {"name": SUBMITTER}, "rules": [
-        {"apiGroups": [""], "resources": resources, "verbs": ["create"]}]}, namespace)
+        {"apiGroups": [""], "resources": resources, "verbs": ["create", "get"]}]}, namespace)
     cluster.create("RoleBinding", {
         "metadata": {"name": SUBMITTER},
         "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "Role", "name": SUBMITTER},

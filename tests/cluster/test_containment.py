@@ -60,8 +60,9 @@ def test_pod_security_baseline_is_enforced_and_its_refusal_quoted(fenced):
 def test_the_submitter_may_only_create_the_labs_kinds_in_its_namespace(fenced):
     admin, submitter, namespace = fenced
     role = admin.get("Role", SUBMITTER, namespace)
-    assert role["rules"] == [{"apiGroups": [""], "resources": ["pods"], "verbs": ["create"]}]
+    assert role["rules"] == [{"apiGroups": [""], "resources": ["pods"], "verbs": ["create", "get"]}]
     submitter.create("Pod", pod("allowed"), namespace)
+    assert submitter.get("Pod", "allowed", namespace)["metadata"]["name"] == "allowed"
     denied = [
         lambda: submitter.create("ConfigMap", {"metadata": {"name": "x"}}, namespace),  # lab1: pods only
         lambda: submitter.create("Role", {"metadata": {"name": "x"}, "rules": []}, namespace),
@@ -69,10 +70,12 @@ def test_the_submitter_may_only_create_the_labs_kinds_in_its_namespace(fenced):
             "apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": "cluster-admin"},
             "subjects": [{"kind": "ServiceAccount", "name": SUBMITTER, "namespace": namespace}]}, namespace),
         lambda: submitter.create("Pod", pod("elsewhere"), "default"),
-        lambda: submitter.get("Pod", "allowed", namespace),
+        lambda: submitter.list("Pod", namespace),
         lambda: submitter.list("Secret", namespace),
         lambda: submitter.delete("ResourceQuota", CAP, namespace),
         lambda: submitter.delete("Pod", "allowed", namespace),
+        lambda: submitter.request("PUT", f"/api/v1/namespaces/{namespace}/pods/allowed/status",  # fake state
+                                  body={**admin.get("Pod", "allowed", namespace), "status": {"phase": "Running"}}),
         lambda: submitter.request("POST", f"/api/v1/namespaces/{namespace}/pods/allowed/exec",
                                   query={"command": "id", "stdout": "1"}),
     ]
