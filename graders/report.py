@@ -77,6 +77,10 @@ def render_json(report: LabReport) -> str:
     return json.dumps(report.to_dict(), indent=2, default=str)
 
 
+# JupyterLab right-aligns table cells; text reads better from the left, at the top.
+LEFT = "text-align:left;vertical-align:top"
+
+
 def render_html(report: LabReport) -> str:
     e = html.escape
     rows = []
@@ -92,13 +96,14 @@ def render_html(report: LabReport) -> str:
                                    if label in ("at", "expected", "actual") else
                                    f"<div><b>{label}:</b> {e(_show(value))}</div>")
         rows.append(
-            f'<tr><td style="color:{colour};font-weight:bold">{check.status.word}</td>'
-            f"<td><code>{e(check.id)}</code></td>"
-            f"<td>{_points(check.points)}/{_points(check.max_points)}</td>"
-            f"<td>{e(check.title)}{''.join(details)}</td></tr>")
+            f'<tr><td style="{LEFT};color:{colour};font-weight:bold">{check.status.word}</td>'
+            f'<td style="{LEFT}"><code>{e(check.id)}</code></td>'
+            f'<td style="{LEFT}">{_points(check.points)}/{_points(check.max_points)}</td>'
+            f'<td style="{LEFT}">{e(check.title)}{"".join(details)}</td></tr>')
     notes = "".join(f"<p>{e(note)}</p>" for note in report.notes)
     return (f'<div class="pods-course-report"><h4>{e(report.lab)}: {e(report.title)} — '
             f"score {_points(report.score)}/{_points(report.max_score)}</h4>"
             f"<p>{e(header(report).splitlines()[1])}</p>{notes}"
-            '<table><thead><tr><th>status</th><th>check</th><th>points</th><th>details</th></tr>'
+            "<table><thead><tr>" + "".join(f'<th style="{LEFT}">{name}</th>' for name in
+                                           ("status", "check", "points", "details")) + "</tr>"
             f"</thead><tbody>{''.join(rows)}</tbody></table></div>")
