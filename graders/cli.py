@@ -134,8 +134,17 @@ def reset(lab: str, namespace: str | None, context: str | None, yes: bool) -> in
         print(f"grade: could not reset {namespace}: {error}", file=sys.stderr)
         return EXIT_CANNOT_GRADE
     print(f"Namespace {namespace} is empty again ({seconds:.1f}s). Apply your manifests with "
-          f"`kubectl apply -n {namespace} -f labs/{definition.id}/`.")
+          f"`kubectl apply -n {namespace} -f {_lab_folder(definition.id)}`.")
     return EXIT_PASSED
+
+
+def _lab_folder(lab: str) -> str:
+    """The lab's folder as seen from where the command runs (a notebook runs in it)."""
+    folder = Path(__file__).resolve().parent.parent / "labs" / lab
+    if not folder.is_dir():
+        return "YOUR-MANIFESTS.yaml"
+    relative = os.path.relpath(folder)
+    return relative if relative == "." else relative + "/"
 
 
 def _batch_parser() -> argparse.ArgumentParser:

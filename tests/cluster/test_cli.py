@@ -10,9 +10,9 @@ from tests.cases import REPO
 SCHEMA = json.loads((REPO / "graders" / "report-schema.json").read_text())
 
 
-def grade(*args, stdin=None):
+def grade(*args, stdin=None, cwd=None):
     return subprocess.run([sys.executable, "-m", "graders.cli", *args], capture_output=True, text=True,
-                          timeout=120, input=stdin)
+                          timeout=120, input=stdin, cwd=cwd)
 
 
 def kubectl(*args):
@@ -63,3 +63,6 @@ def test_reset_recreates_the_namespace_empty(namespace):
     assert result.returncode == 0, result.stderr
     assert kubectl("get", "pods", "-n", namespace, "-o", "name").stdout.strip() == ""
     assert kubectl("get", "serviceaccount", "default", "-n", namespace).returncode == 0
+    assert f"`kubectl apply -n {namespace} -f labs/lab1/`" in result.stdout  # from the repository
+    in_lab = grade("reset", "lab1", "-n", namespace, "--yes", cwd=REPO / "labs" / "lab1")  # a notebook's
+    assert in_lab.returncode == 0 and f"`kubectl apply -n {namespace} -f .`" in in_lab.stdout, in_lab.stdout
