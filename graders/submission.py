@@ -170,15 +170,16 @@ def _reaches_the_node(spec) -> tuple[str, str] | None:
     learner can find; and a ServiceAccount of the submission's choosing."""
     if not isinstance(spec, dict):
         return None
-    for field in ("hostNetwork", "hostPID", "hostIPC"):
-        if spec.get(field) is True:
-            return f"spec.{field}", "the pod would share a namespace of the node"
+    for shared in ("hostNetwork", "hostPID", "hostIPC"):
+        if spec.get(shared) is True:
+            return f"spec.{shared}", "the pod would share a namespace of the node"
     for volume in _dicts(spec.get("volumes")):
         if "hostPath" in volume:
             return f"spec.volumes[{volume.get('name')}].hostPath", "the pod would mount a directory of the node"
     account = spec.get("serviceAccountName") or spec.get("serviceAccount")
     if account not in (None, "default"):
-        return "spec.serviceAccountName", f"the pod would run as ServiceAccount {account!r}, not the namespace's default"
+        return "spec.serviceAccountName", (f"the pod would run as ServiceAccount {account!r}, not the "
+                                           "namespace's default")
     for group in ("initContainers", "containers", "ephemeralContainers"):
         for container in _dicts(spec.get(group)):
             where = f"spec.{group}[{container.get('name')}]"

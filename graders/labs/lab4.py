@@ -95,8 +95,8 @@ def liveness_patience(s):
 
 
 @lab.check("startup-probe", "web has a startupProbe on port 80 allowing at least 60 s",
-           hint="A startupProbe holds the other probes back while a slow server starts: "
-                "e.g. tcpSocket port 80, periodSeconds 5, failureThreshold 12.")
+           hint="A startupProbe holds the other probes back while a slow server starts; "
+                "failureThreshold x periodSeconds is how long it waits.")
 def startup_probe(s):
     found = probe(s, "startupProbe", http=True, tcp=True)
     if found.status is not Status.PASSED:

@@ -23,7 +23,8 @@ def effective(ref, field: str):
 
 
 @lab.check("configmap", "ConfigMap app-config has a non-empty key GREETING",
-           hint="kubectl create configmap app-config -n lab7 --from-literal=GREETING=hello")
+           hint="A ConfigMap holds plain settings as keys; `kubectl create configmap --help` shows how "
+                "to make one from literal values.")
 def configmap(s):
     if absent := missing(s, "ConfigMap", "app-config"):
         return absent
@@ -37,7 +38,8 @@ def configmap(s):
 
 
 @lab.check("secret", "Secret app-secret (type Opaque) has a key password",
-           hint="kubectl create secret generic app-secret -n lab7 --from-literal=password=...")
+           hint="A Secret is made like a ConfigMap (`kubectl create secret generic --help`); pods refer "
+                "to its keys by name.")
 def secret(s):
     if absent := missing(s, "Secret", "app-secret"):
         return absent
@@ -59,8 +61,8 @@ def _pod_and_app(s) -> Outcome | None:
 
 
 @lab.check("env-from-configmap", "app gets GREETING from app-config",
-           hint="env: [{name: GREETING, valueFrom: {configMapKeyRef: {name: app-config, key: GREETING}}}], "
-                "or envFrom: [{configMapRef: {name: app-config}}].")
+           hint="An env entry can take its value from a ConfigMap's key instead of a literal, or envFrom "
+                "can take every key: kubectl explain pod.spec.containers.env.valueFrom")
 def env_from_configmap(s):
     if problem := _pod_and_app(s):
         return problem
@@ -82,7 +84,8 @@ def env_from_configmap(s):
 
 
 @lab.check("env-from-secret", "app gets DB_PASSWORD from app-secret's key password",
-           hint="Never write a password into the pod: valueFrom: {secretKeyRef: {name: app-secret, key: password}}.")
+           hint="Never write a password into the pod: take it from the Secret's key "
+                "(kubectl explain pod.spec.containers.env.valueFrom).")
 def env_from_secret(s):
     if problem := _pod_and_app(s):
         return problem
@@ -104,8 +107,8 @@ def env_from_secret(s):
 
 
 @lab.check("non-root", "app runs as a non-root user (runAsNonRoot and a runAsUser other than 0)",
-           hint="securityContext: {runAsNonRoot: true, runAsUser: 1000} (the container's setting "
-                "overrides the pod's).")
+           hint="Make the kubelet refuse root, and choose a user id other than 0 (kubectl explain "
+                "pod.spec.containers.securityContext; the container's setting overrides the pod's).")
 def non_root(s):
     ref = app(s)
     non_root_flag, user = effective(ref, "runAsNonRoot"), effective(ref, "runAsUser")
@@ -120,8 +123,8 @@ def non_root(s):
 
 
 @lab.check("no-escalation", "app cannot gain privileges: allowPrivilegeEscalation false, drop ALL",
-           hint="In the container's securityContext: allowPrivilegeEscalation: false and "
-                "capabilities: {drop: [ALL]}.")
+           hint="Forbid gaining privileges, and give up every Linux capability, not just some "
+                "(kubectl explain pod.spec.containers.securityContext).")
 def no_escalation(s):
     ref = app(s)
     escalation = match.dig(ref.container, "securityContext", "allowPrivilegeEscalation")
@@ -137,7 +140,7 @@ def no_escalation(s):
 
 
 @lab.check("read-only-root", "app's root filesystem is read-only",
-           hint="securityContext: {readOnlyRootFilesystem: true} in the container.")
+           hint="Make the container's root filesystem read-only (kubectl explain pod.spec.containers.securityContext).")
 def read_only_root(s):
     ref = app(s)
     value = match.dig(ref.container, "securityContext", "readOnlyRootFilesystem")
