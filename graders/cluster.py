@@ -20,6 +20,12 @@ import urllib3
 
 from graders import kubeconfig
 
+# "Not now": the API server did not carry the request out; retried after their Retry-After.
+BUSY = (429, 503)
+
+# API servers that have answered this process: one that refuses connections now is restarting.
+_ANSWERED: set[str] = set()
+
 # kind -> (API prefix, resource, namespaced)
 KINDS = {
     "Pod": ("/api/v1", "pods", True),
@@ -43,6 +49,10 @@ class ClusterError(Exception):
 
 class Unreachable(ClusterError):
     pass
+
+
+class Unavailable(Unreachable):
+    """The API server answered "not now" (429, 503) until the call's deadline."""
 
 
 class Unauthorized(ClusterError):
@@ -114,27 +124,82 @@ class Cluster:
 
     def request(self, method: str, path: str, *, query: dict | None = None, body: dict | None = None,
                 timeout: float | None = None, deadline: float | None = None) -> dict:
-        """One API call; reads are retried on transient failures until `deadline` (seconds from
-        now, default the client timeout), writes are not (they may have been applied)."""
+        """One API call under one total deadline: `deadline` seconds from now (default the
+        client timeout); each attempt waits `timeout` at most for its answer, cut to what is left.
+
+        Transient failures are retried until then: a connection reset, timed out or refused (by
+        a server that has answered us before: it is restarting), and 429 or 503 after their
+        Retry-After. A retry never does a write twice: GETs, dry runs and reviews are repeated;
+        a DELETE that finds its object gone after a lost answer was done by that attempt; a
+        create whose answer was lost is re-read first and, when it is there, returned. 429 or
+        503 to the end raise Unavailable, never ApiError: they say nothing about the object, so
+        no caller may take them for the API server's verdict on it."""
         url = self.connection.server + path + ("?" + urlencode(query) if query else "")
         payload = json.dumps(body).encode() if body is not None else None
         # Per-request headers replace the pool's (credentials, impersonation): extend them.
         headers = {**self._http.headers, "Content-Type": "application/json"} if payload is not None else None
         give_up = time.monotonic() + (deadline or self.timeout)
+        retry = _retry_kind(method, path, query, body)
+        unsure = False  # an earlier attempt may have been carried out, its answer lost
+        backoff, failure = 0.1, None
         while True:
+            if unsure and retry == "reread" and (found := self._reread(path, body, give_up)) is not None:
+                return found
+            left = give_up - time.monotonic()
+            if left <= 0:
+                raise failure
             try:
                 response = self._http.request(method, url, body=payload, headers=headers,
-                                              timeout=urllib3.Timeout(connect=min(3.0, self.timeout),
-                                                                      read=timeout or self.timeout))
+                                              timeout=urllib3.Timeout(connect=min(3.0, left),
+                                                                      read=min(timeout or self.timeout, left)))
             except urllib3.exceptions.HTTPError as error:
-                if method == "GET" and time.monotonic() < give_up and _transient(error):
-                    time.sleep(0.2)
-                    continue
-                raise self._unreachable(error) from None
-            if response.status in (429, 503) and method == "GET" and time.monotonic() < give_up:
-                time.sleep(min(float(response.headers.get("Retry-After") or 1), 2.0))
-                continue
-            return self._decode(response.status, response.data, method, path)
+                failure, sent = self._unreachable(error), not _unsent(error)
+                if not self._transient(error) or (sent and not retry):
+                    raise failure from None  # a write we cannot safely repeat: its outcome is unknown
+                unsure = unsure or sent
+                pause = backoff
+            else:
+                _ANSWERED.add(self.connection.server)
+                if response.status not in BUSY:
+                    if unsure and method == "DELETE" and response.status == 404:
+                        return {}  # the attempt whose answer was lost deleted it
+                    if (unsure and retry == "reread" and response.status == 409
+                            and (found := self._reread(path, body, give_up)) is not None):
+                        return found  # the lost attempt landed after we looked
+                    return self._decode(response.status, response.data, method, path)
+                failure, pause = self._unavailable(response, method, path), _retry_after(response, backoff)
+            backoff = min(backoff * 2, 2.0)
+            if time.monotonic() + pause >= give_up:
+                raise failure
+            time.sleep(pause)
+
+    def _reread(self, path: str, body: dict, give_up: float) -> dict | None:
+        """The object a create whose answer was lost may have made, or None."""
+        left = give_up - time.monotonic()
+        if left <= 0:
+            return None
+        try:
+            return self.request("GET", f"{path}/{body['metadata']['name']}", deadline=left)
+        except ApiError as error:
+            if error.status == 404:
+                return None
+            raise
+
+    def _transient(self, error: Exception) -> bool:
+        if isinstance(error, urllib3.exceptions.NewConnectionError):
+            # Refused by a server that answered before: it is restarting. A server that never
+            # answered is not running: say so at once.
+            return self.connection.server in _ANSWERED
+        return isinstance(error, (urllib3.exceptions.ReadTimeoutError, urllib3.exceptions.ProtocolError,
+                                  urllib3.exceptions.ConnectTimeoutError))
+
+    def _unavailable(self, response, method: str, path: str) -> Unavailable:
+        try:
+            message = json.loads(response.data).get("message")
+        except (ValueError, AttributeError):
+            message = response.data[:200].decode(errors="replace").strip()
+        return Unavailable(f"the cluster (context {self.context}) was still answering {response.status} "
+                           f"to {method} {path} at the call's deadline: {message or 'busy'}")
 
     def _decode(self, status: int, raw: bytes, method: str, path: str) -> dict:
         try:
@@ -201,19 +266,48 @@ class Cluster:
     def watch(self, kind: str, namespace: str | None, resource_version: str,
               timeout: float, **query) -> Iterator[tuple[str, dict]]:
         """(event type, object) pairs after `resource_version`, for at most `timeout` seconds;
-        `query` narrows it (fieldSelector=..., labelSelector=...)."""
-        seconds = max(1, int(timeout + 0.999))
-        query.update({"watch": "1", "resourceVersion": resource_version, "timeoutSeconds": seconds,
-                      "allowWatchBookmarks": "false"})
-        url = self.connection.server + resource_path(kind, namespace) + "?" + urlencode(query)
+        `query` narrows it (fieldSelector=..., labelSelector=...). A watch that breaks (reset,
+        refused, 429, 503) is resumed from the last event seen, within the same `timeout`;
+        Unreachable when it cannot be. An ERROR event (410 Gone: too old to resume from) is
+        yielded and ends the watch: the caller lists again."""
+        give_up = time.monotonic() + timeout
+        version, backoff = resource_version, 0.1
+        while (left := give_up - time.monotonic()) > 0:
+            try:
+                for event, obj in self._watch_once(kind, namespace, version, left, query):
+                    yield event, obj
+                    if event == "ERROR":
+                        return
+                    version = (obj.get("metadata") or {}).get("resourceVersion") or version
+                    backoff = 0.1
+                return  # ended by the API server at its timeoutSeconds
+            except _Broken as broken:
+                pause = broken.retry_after or backoff
+                backoff = min(backoff * 2, 2.0)
+                if time.monotonic() + pause >= give_up:
+                    raise broken.failure from None
+                time.sleep(pause)
+
+    def _watch_once(self, kind: str, namespace: str | None, version: str, left: float,
+                    query: dict) -> Iterator[tuple[str, dict]]:
+        seconds = max(1, int(left + 0.999))
+        query = {**query, "watch": "1", "resourceVersion": version, "timeoutSeconds": seconds,
+                 "allowWatchBookmarks": "false"}
+        path = resource_path(kind, namespace)
+        url = self.connection.server + path + "?" + urlencode(query)
         try:
             response = self._http.request("GET", url, preload_content=False,
-                                          timeout=urllib3.Timeout(connect=3.0, read=seconds + 5))
+                                          timeout=urllib3.Timeout(connect=min(3.0, left), read=seconds + 5))
         except urllib3.exceptions.HTTPError as error:
+            if self._transient(error):
+                raise _Broken(self._unreachable(error)) from None
             raise self._unreachable(error) from None
         try:
+            _ANSWERED.add(self.connection.server)
+            if response.status in BUSY:
+                raise _Broken(self._unavailable(response, "GET", path), _retry_after(response, None))
             if response.status >= 400:
-                self._decode(response.status, response.read(), "GET", url)
+                self._decode(response.status, response.read(), "GET", path)
             buffer = b""
             for chunk in response.stream(4096):
                 buffer += chunk
@@ -223,15 +317,42 @@ class Cluster:
                         event = json.loads(line)
                         yield event["type"], event["object"]
         except urllib3.exceptions.ReadTimeoutError:
-            return
+            return  # silent past our budget: the watch is over
         except urllib3.exceptions.ProtocolError as error:
-            raise self._unreachable(error) from None
+            raise _Broken(self._unreachable(error)) from None
         finally:
             response.release_conn()
 
 
-def _transient(error: Exception) -> bool:
-    return isinstance(error, (urllib3.exceptions.ReadTimeoutError, urllib3.exceptions.ProtocolError))
+class _Broken(Exception):
+    """A watch that broke off and may be resumed: `failure` is what to raise if it cannot be."""
+
+    def __init__(self, failure: ClusterError, retry_after: float | None = None):
+        super().__init__(str(failure))
+        self.failure, self.retry_after = failure, retry_after
+
+
+def _retry_kind(method: str, path: str, query: dict | None, body: dict | None) -> str | None:
+    """How a request whose answer was lost may be retried: "repeat" it (it changes nothing, or
+    doing it twice is doing it once), "reread" the object it would create first, or None."""
+    if method in ("GET", "HEAD", "DELETE") or (query or {}).get("dryRun") or path.endswith("reviews"):
+        return "repeat"  # reviews (SubjectAccessReview, TokenReview, ...) are answers, never stored
+    if method == "POST" and isinstance(body, dict) and (body.get("metadata") or {}).get("name"):
+        return "reread"
+    return None
+
+
+def _unsent(error: Exception) -> bool:
+    """The request never left: no connection was made."""
+    return isinstance(error, urllib3.exceptions.ConnectTimeoutError)  # NewConnectionError too
+
+
+def _retry_after(response, default: float | None) -> float | None:
+    """The seconds the server asked us to wait (at least 0.1), else `default`."""
+    try:
+        return max(float(response.headers.get("Retry-After", "")), 0.1)
+    except ValueError:
+        return default
 
 
 def _headers(connection: kubeconfig.Connection) -> dict:

@@ -40,8 +40,8 @@ def student_folder(root: Path, student: str, manifests: Path, lab: str) -> None:
         shutil.copy2(path, target / path.name)
 
 
-def run_batch(lab: str, submissions: Path, store: Path, *extra: str) -> subprocess.CompletedProcess:
-    process = grade_cli("batch", lab, str(submissions), "--store", str(store), *extra)
+def run_batch(lab: str, submissions: Path, store: Path, *extra: str, **popen) -> subprocess.CompletedProcess:
+    process = grade_cli("batch", lab, str(submissions), "--store", str(store), *extra, **popen)
     out, err = process.communicate(timeout=600)
     return subprocess.CompletedProcess(process.args, process.returncode, out, err)
 
