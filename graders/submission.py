@@ -155,13 +155,16 @@ def _checked(lab: str, allowed: tuple[str, ...], source: str, body) -> Document:
         if reaching:
             path, what = reaching
             raise Rejected(f"{source}: Pod {metadata['name']} sets {path}: {what}, which batch grading "
-                           "does not allow (Pod Security baseline)")
+                           "does not allow")
     namespace = metadata.get("namespace")
     if namespace not in (None, lab):
         raise Rejected(f"{source}: {kind} {metadata['name']} names namespace {namespace!r}; leave "
                        f"metadata.namespace out (or write {lab})")
     body = {**body, "metadata": {k: v for k, v in metadata.items() if k != "namespace"}}
     return Document(source, body)
+
+
+BASELINE = " (Pod Security baseline)"
 
 
 def _reaches_the_node(spec) -> tuple[str, str] | None:
@@ -172,10 +175,11 @@ def _reaches_the_node(spec) -> tuple[str, str] | None:
         return None
     for shared in ("hostNetwork", "hostPID", "hostIPC"):
         if spec.get(shared) is True:
-            return f"spec.{shared}", "the pod would share a namespace of the node"
+            return f"spec.{shared}", "the pod would share a namespace of the node" + BASELINE
     for volume in _dicts(spec.get("volumes")):
         if "hostPath" in volume:
-            return f"spec.volumes[{volume.get('name')}].hostPath", "the pod would mount a directory of the node"
+            return (f"spec.volumes[{volume.get('name')}].hostPath",
+                    "the pod would mount a directory of the node" + BASELINE)
     account = spec.get("serviceAccountName") or spec.get("serviceAccount")
     if account not in (None, "default"):
         return "spec.serviceAccountName", (f"the pod would run as ServiceAccount {account!r}, not the "
@@ -185,10 +189,10 @@ def _reaches_the_node(spec) -> tuple[str, str] | None:
             where = f"spec.{group}[{container.get('name')}]"
             context = container.get("securityContext")
             if isinstance(context, dict) and context.get("privileged") is True:
-                return f"{where}.securityContext.privileged", "the container would run privileged"
+                return f"{where}.securityContext.privileged", "the container would run privileged" + BASELINE
             for index, port in enumerate(_dicts(container.get("ports"))):
                 if port.get("hostPort"):
-                    return f"{where}.ports[{index}].hostPort", "the container would open a port on the node"
+                    return f"{where}.ports[{index}].hostPort", "the container would open a port on the node" + BASELINE
     return None
 
 
