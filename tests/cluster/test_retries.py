@@ -48,9 +48,10 @@ def test_a_get_to_a_hung_server_gives_up_at_its_deadline(proxy, namespace):
     assert isinstance(outcome, Unreachable) and "ReadTimeoutError" in str(outcome), outcome
     assert 1.9 < took < 2.5, took  # not urllib3's 4 attempts (8 s and more)
     assert proxy.injected["hang"] == 1
-    # Given more time than one attempt, it tries again, and still ends at the deadline.
+    # Given more time than one attempt, it tries again, and still ends by the deadline (early
+    # when the next pause would cross it).
     took, outcome = seconds(lambda: cluster.request("GET", "/api/v1/namespaces", timeout=1, deadline=3.5))
-    assert isinstance(outcome, Unreachable) and 3.3 < took < 4.0, (took, outcome)
+    assert isinstance(outcome, Unreachable) and 2.5 < took < 3.7, (took, outcome)
     assert proxy.injected["hang"] >= 3
 
 
