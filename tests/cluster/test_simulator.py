@@ -103,6 +103,20 @@ def test_database_that_cannot_start_crash_loops(core, namespace, env, memory, re
     assert status_of(again).restart_count >= 2
 
 
+def test_database_that_cannot_start_and_may_not_restart_fails_the_pod(core, namespace):
+    container = {"name": "app", "image": "mariadb:11.4"}
+    core.create_namespaced_pod(namespace, {"metadata": {"name": "db"},
+                                           "spec": {"restartPolicy": "Never", "containers": [container]}})
+    failed = watch_until(core.list_namespaced_pod, lambda p: p.status.phase == "Failed", namespace=namespace,
+                         timeout=30, what="phase Failed")
+    ended = status_of(failed).state.terminated
+    assert (ended.reason, ended.exit_code, status_of(failed).restart_count) == ("Error", 1, 0)
+    time.sleep(12)  # longer than the simulated back-off: nothing restarts it
+    later = core.read_namespaced_pod("db", namespace)
+    assert later.status.phase == "Failed" and status_of(later).restart_count == 0
+    assert status_of(later).state.terminated.reason == "Error"
+
+
 def test_readiness_probe_on_an_undeclared_port_keeps_the_pod_unready(core, namespace):
     create(core, namespace, "{kind: Pod, apiVersion: v1, metadata: {name: probed}, spec: {containers: "
                             "[{name: app, image: nginx, ports: [{containerPort: 80}], "

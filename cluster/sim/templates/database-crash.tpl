@@ -7,6 +7,7 @@ conditions:
 - {type: Initialized, status: "True", lastTransitionTime: {{ $now | Quote }}}
 - {type: Ready, status: "False", reason: ContainersNotReady, lastTransitionTime: {{ $now | Quote }}}
 - {type: ContainersReady, status: "False", reason: ContainersNotReady, lastTransitionTime: {{ $now | Quote }}}
+{{ $running := false }}
 containerStatuses:
 {{ range .spec.containers }}
 {{ $repo := regexReplaceAll "@.*$" .image "" }}{{ $repo = regexReplaceAll ":[^/:]*$" $repo "" }}
@@ -43,6 +44,7 @@ containerStatuses:
   {{ end }}{{ end }}{{ end }}
   {{ end }}
   {{ else }}
+  {{ $running = true }}
   restartCount: {{ $restarts }}
   ready: true
   started: true
@@ -57,5 +59,6 @@ hostIP: {{ index . 0 | Quote }}
 {{ with $podIPs }}
 podIP: {{ index . 0 | Quote }}
 {{ end }}
-phase: Running
+{{/* restartPolicy Never: no restart, and with no container left running the pod has Failed */}}
+phase: {{ if and (eq .spec.restartPolicy "Never") (not $running) }}Failed{{ else }}Running{{ end }}
 startTime: {{ $now | Quote }}
