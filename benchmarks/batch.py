@@ -9,6 +9,7 @@ Needs the course cluster (make cluster). Works in a temporary folder; leaves not
 from __future__ import annotations
 
 import argparse
+import os
 import shutil
 import subprocess
 import sys
@@ -22,6 +23,8 @@ sys.path.insert(0, str(REPO))
 from tests.cases import all_cases  # noqa: E402
 
 LAB = "lab3"
+# nbgrader runs `alembic` from PATH: the one of this Python's environment.
+os.environ["PATH"] = str(Path(sys.executable).parent) + os.pathsep + os.environ.get("PATH", "")
 
 
 def make_class(root: Path, students: int) -> Path:
