@@ -16,7 +16,7 @@ import time
 
 from graders.checks import Lab
 from graders.cluster import KINDS, Cluster, ClusterError
-from graders.workspace import wait_for
+from graders.workspace import wait_quota_taken_in
 
 SUBMITTER = "submitter"
 CAP = "pods-course-cap"  # the name of our ResourceQuota and LimitRange in a grading namespace
@@ -63,9 +63,7 @@ def fence(cluster: Cluster, namespace: str, lab: Lab, timeout: float = 30) -> Cl
         "metadata": {"name": SUBMITTER},
         "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "Role", "name": SUBMITTER},
         "subjects": [{"kind": "ServiceAccount", "name": SUBMITTER, "namespace": namespace}]}, namespace)
-    # Quota admission refuses every pod until the quota controller has computed the quota's status.
-    wait_for(cluster, "ResourceQuota", namespace, CAP, lambda quota: bool(quota.get("status", {}).get("hard")),
-             timeout, f"ResourceQuota {CAP} was not taken in by the quota controller")
+    wait_quota_taken_in(cluster, namespace, CAP, timeout)
     _wait_until_allowed(cluster, namespace, resources, timeout)
     return cluster.impersonating(submitter_user(namespace))
 

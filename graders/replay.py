@@ -13,7 +13,7 @@ from graders.cluster import ApiError, Cluster, Forbidden
 from graders.containment import POD_SECURITY, fence
 from graders.results import LabReport
 from graders.submission import Submission, load
-from graders.workspace import wait_default_service_account, wait_for
+from graders.workspace import wait_default_service_account, wait_quota_taken_in
 
 # Labels that find every grading namespace again, even after a crash (`grade clean`).
 ROLE_LABEL = "pods-course/role"
@@ -58,9 +58,7 @@ def apply(cluster: Cluster, submitter: Cluster, namespace: str, submission: Subm
         if document.kind == "ResourceQuota":
             # As a person's pause between commands would: let the quota controller take the quota
             # in before pods are created, or its first count can miss them for minutes.
-            wait_for(cluster, "ResourceQuota", namespace, document.name,
-                     lambda quota: bool(quota.get("status", {}).get("hard")), 30,
-                     f"ResourceQuota {document.name} was not taken in by the quota controller")
+            wait_quota_taken_in(cluster, namespace, document.name)
     return notes
 
 

@@ -37,6 +37,13 @@ def wait_for(cluster: Cluster, kind: str, namespace: str | None, name: str, read
     raise ClusterError(f"{what} within {timeout:.0f}s")
 
 
+def wait_quota_taken_in(cluster: Cluster, namespace: str, name: str, timeout: float = 30) -> None:
+    """Until the quota controller has computed the quota's status, quota admission refuses
+    every pod, and a pod created in the same moment can go uncounted for minutes."""
+    wait_for(cluster, "ResourceQuota", namespace, name, lambda quota: bool(quota.get("status", {}).get("hard")),
+             timeout, f"ResourceQuota {name} was not taken in by the quota controller")
+
+
 def wait_default_service_account(cluster: Cluster, namespace: str, timeout: float = 30) -> None:
     """A new namespace refuses pods until its `default` ServiceAccount exists."""
     wait_for(cluster, "ServiceAccount", namespace, "default", lambda _: True, timeout,
