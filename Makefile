@@ -9,17 +9,31 @@ export PATH := $(CURDIR)/$(BIN):$(PATH)
 ALLOW_ROOT := $(if $(filter 0,$(shell id -u)),--allow-root)
 PROVIDER ?= auto
 PYTEST_ARGS ?=
+SIM_PYTEST_ARGS ?= -p no:cacheprovider
+# make test SIM_TESTS=no: only the current cluster's run
+SIM_TESTS ?= yes
+NODE_CONTEXT := kwok-pods-course-node
 # Extra options for JupyterLab, e.g. make lab LAB_ARGS="--port=8890"
 LAB_ARGS ?=
 # The browser test drives Debian's chromium.
 CHROMIUM := /usr/bin/chromium
 
-.PHONY: start test venv cluster cluster-down cluster-status lab chromium clean
+.PHONY: start test test-sim venv cluster cluster-down cluster-status lab chromium clean
 
 start: cluster lab  ## install, bring the cluster up, open the course in JupyterLab
 
 test: cluster chromium  ## install, bring the cluster up, run the whole test suite
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
+	@if [ "$$(kubectl config current-context)" = "$(NODE_CONTEXT)" ] && [ "$(SIM_TESTS)" = yes ]; then \
+	  $(MAKE) --no-print-directory test-sim; fi
+
+# On the real node, `make test` also runs the simulated cluster's own tests and the lab verdicts
+# on the simulated cluster, then makes the real node the current context again.
+test-sim: venv  ## the simulator's tests and the lab verdicts, on the simulated cluster
+	$(BIN)/python cluster/cluster.py up --provider sim
+	$(BIN)/python -m pytest tests/cluster/test_simulator.py tests/cluster/test_catalog.py tests/cluster/test_labs.py \
+	  $(SIM_PYTEST_ARGS); \
+	  status=$$?; $(BIN)/python cluster/cluster.py up --provider node; exit $$status
 
 venv: $(INSTALLED)
 

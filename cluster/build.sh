@@ -1,8 +1,11 @@
 #!/usr/bin/env bash
 # Builds the simulated cluster's binaries from the upstream Go modules:
-#   controlplane  one multi-call binary: kube-apiserver, kube-controller-manager, kube-scheduler
+#   controlplane  one multi-call binary: kube-apiserver, kube-controller-manager, kube-scheduler,
+#                 kubelet
 #   etcd          etcd's server
 #   kwok, kwokctl the node and kubelet simulator and its cluster manager
+#   containerd    the real node's container runtime (containerd, its runc shim, ctr)
+#   cni           the real node's network plugins (bridge, host-local, loopback)
 # Products go to $COURSE_CACHE/bin/<component>-<version>/ (outside the repository) and are
 # built only when missing. Prints the bin directory of each component on stdout.
 set -euo pipefail
@@ -50,8 +53,12 @@ for r in json.load(sys.stdin).get("Replace") or []:
   done
 }
 
+# A short digest of a source folder: a cached build of older sources (say, without the kubelet)
+# is never taken for the current one.
+sources_digest() { cat "$1"/*.go "$1/go.mod" | sha256sum | cut -c1-8; }
+
 build_controlplane() {
-  local dir="$cache/bin/controlplane-$KUBERNETES_VERSION"
+  local dir="$cache/bin/controlplane-$KUBERNETES_VERSION-$(sources_digest "$here/controlplane")"
   if [ ! -x "$dir/controlplane" ]; then
     mkdir -p "$dir"
     local v=${KUBERNETES_VERSION#v} minor
@@ -64,7 +71,7 @@ build_controlplane() {
     EDITS=$(staging_replaces) LDFLAGS=$ld \
       build_module controlplane "$here/controlplane" "$dir/controlplane" "k8s.io/kubernetes@$KUBERNETES_VERSION"
   fi
-  for name in kube-apiserver kube-controller-manager kube-scheduler; do
+  for name in kube-apiserver kube-controller-manager kube-scheduler kubelet; do
     ln -sf controlplane "$dir/$name"
   done
   echo "$dir"
@@ -91,11 +98,40 @@ build_kwok() {
   echo "$dir"
 }
 
+# Static binaries (no cgo), without the snapshotters a course node never uses.
+build_containerd() {
+  local dir="$cache/bin/containerd-$CONTAINERD_VERSION" module=github.com/containerd/containerd/v2
+  if [ ! -x "$dir/containerd" ] || [ ! -x "$dir/containerd-shim-runc-v2" ] || [ ! -x "$dir/ctr" ]; then
+    mkdir -p "$dir"
+    log "containerd $CONTAINERD_VERSION: building containerd, its runc shim and ctr"
+    CGO_ENABLED=0 GOBIN="$dir" go install -trimpath -tags "no_btrfs no_devmapper no_zfs" \
+      -ldflags "-s -w -X $module/version.Version=$CONTAINERD_VERSION" \
+      "$module/cmd/containerd@$CONTAINERD_VERSION" "$module/cmd/containerd-shim-runc-v2@$CONTAINERD_VERSION" \
+      "$module/cmd/ctr@$CONTAINERD_VERSION" >&2
+  fi
+  echo "$dir"
+}
+
+build_cni() {
+  local dir="$cache/bin/cni-$CNI_PLUGINS_VERSION" module=github.com/containernetworking/plugins
+  if [ ! -x "$dir/bridge" ] || [ ! -x "$dir/host-local" ] || [ ! -x "$dir/loopback" ]; then
+    mkdir -p "$dir"
+    log "CNI plugins $CNI_PLUGINS_VERSION: building bridge, host-local and loopback"
+    CGO_ENABLED=0 GOBIN="$dir" go install -trimpath -ldflags "-s -w" \
+      "$module/plugins/main/bridge@$CNI_PLUGINS_VERSION" "$module/plugins/ipam/host-local@$CNI_PLUGINS_VERSION" \
+      "$module/plugins/main/loopback@$CNI_PLUGINS_VERSION" >&2
+  fi
+  echo "$dir"
+}
+
 mkdir -p "$cache/bin"
 case "${1:-all}" in
   controlplane) build_controlplane ;;
   etcd) build_etcd ;;
   kwok) build_kwok ;;
+  containerd) build_containerd ;;
+  cni) build_cni ;;
   all) build_etcd; build_kwok; build_controlplane ;;
-  *) log "usage: $0 [all|controlplane|etcd|kwok]"; exit 2 ;;
+  node) build_etcd; build_kwok; build_controlplane; build_containerd; build_cni ;;
+  *) log "usage: $0 [all|node|controlplane|etcd|kwok|containerd|cni]"; exit 2 ;;
 esac

@@ -1,9 +1,10 @@
-// Command controlplane is kube-apiserver, kube-controller-manager or
-// kube-scheduler, depending on the name it is called by (a multi-call binary,
-// so the three components share one build and one file on disk).
+// Command controlplane is kube-apiserver, kube-controller-manager,
+// kube-scheduler or kubelet, depending on the name it is called by (a
+// multi-call binary, so the components share one build and one file on disk).
 package main
 
 import (
+	"context"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -18,19 +19,21 @@ import (
 	apiserver "k8s.io/kubernetes/cmd/kube-apiserver/app"
 	controllermanager "k8s.io/kubernetes/cmd/kube-controller-manager/app"
 	scheduler "k8s.io/kubernetes/cmd/kube-scheduler/app"
+	kubelet "k8s.io/kubernetes/cmd/kubelet/app"
 )
 
 var commands = map[string]func() *cobra.Command{
 	"kube-apiserver":          apiserver.NewAPIServerCommand,
 	"kube-controller-manager": func() *cobra.Command { return controllermanager.NewControllerManagerCommand() },
 	"kube-scheduler":          func() *cobra.Command { return scheduler.NewSchedulerCommand() },
+	"kubelet":                 func() *cobra.Command { return kubelet.NewKubeletCommand(context.Background()) },
 }
 
 func main() {
 	name := strings.TrimSuffix(filepath.Base(os.Args[0]), ".exe")
 	newCommand, ok := commands[name]
 	if !ok {
-		fmt.Fprintf(os.Stderr, "%s: call me as kube-apiserver, kube-controller-manager or kube-scheduler (a symlink of that name)\n", name)
+		fmt.Fprintf(os.Stderr, "%s: call me as kube-apiserver, kube-controller-manager, kube-scheduler or kubelet (a symlink of that name)\n", name)
 		os.Exit(2)
 	}
 	os.Exit(cli.Run(newCommand()))

@@ -5,9 +5,11 @@
 def repo: sub("@.*$"; "") | sub(":[^/:]*$"; "")
   | sub("^(docker\\.io|index\\.docker\\.io|registry-1\\.docker\\.io)/"; "") | sub("^library/"; "");
 
-# The images the simulated cluster can "pull" (known-images.txt). Any other image fails the way a
+# The images the simulated cluster can "pull" (cluster/images/catalog.txt, the same catalog the real
+# node's registry serves). Any other image fails the way a
 # typo does on a real cluster: ErrImagePull, then ImagePullBackOff.
-def known: repo | IN(@KNOWN_IMAGES_JQ@);
+# An image by digest never pulls: no digest a manifest can name is one of the catalog's own.
+def known: (contains("@") | not) and (repo | IN(@KNOWN_IMAGES_JQ@));
 
 def all_containers: (.spec.initContainers // [])[], .spec.containers[];
 def unknown_image: any(all_containers; .image | known | not);

@@ -155,7 +155,7 @@ def test_init_container_runs_before_the_app(core, namespace):
 
 def test_other_pods_keep_running_and_nginx_logs_its_start(core, namespace):
     create(core, namespace, "{kind: Pod, apiVersion: v1, metadata: {name: web}, spec: {containers: "
-                            "[{name: web, image: 'docker.io/library/nginx:1.27'}, {name: cache, image: redis}]}}")
+                            "[{name: web, image: 'docker.io/library/nginx:1.27'}, {name: cache, image: 'httpd:2.4'}]}}")
     watch_until(core.list_namespaced_pod, is_ready, namespace=namespace, timeout=30, what="Ready")
     nginx = kubectl("logs", "web", "-c", "web", "-n", namespace)
     assert "Configuration complete; ready for start up" in nginx.stdout and "simulated" in nginx.stdout

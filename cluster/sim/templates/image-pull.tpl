@@ -18,7 +18,7 @@ initContainerStatuses:
   ready: false
   {{ if $blocked }}
   state: {waiting: {reason: PodInitializing}}
-  {{ else if not (has $repo $known) }}
+  {{ else if or (contains "@" .image) (not (has $repo $known)) }}
   {{ $blocked = true }}
   state:
     waiting:
@@ -38,7 +38,7 @@ containerStatuses:
   {{ if $blocked }}
   ready: false
   state: {waiting: {reason: PodInitializing}}
-  {{ else if not (has $repo $known) }}
+  {{ else if or (contains "@" .image) (not (has $repo $known)) }}
   ready: false
   state:
     waiting:

@@ -1,0 +1,99 @@
+"""The course's control plane (etcd, kube-apiserver, kube-controller-manager, kube-scheduler),
+built from the pinned sources by build.sh and run by kwokctl's binary runtime. The simulated
+cluster and the real node each have one, under a name of their own."""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Callable
+
+from common import (ClusterError, answers, cache_dir, kubectl, log, run, use_context, versions,
+                    wait_settled)
+
+
+def context(name: str) -> str:
+    return f"kwok-{name}"
+
+
+def env() -> dict[str, str]:
+    return {"KWOK_WORKDIR": str(cache_dir() / "kwok"),
+            "KWOK_KUBE_VERSION": versions()["KUBERNETES_VERSION"], "KWOK_RUNTIME": "binary"}
+
+
+def cluster_dir(name: str) -> Path:
+    """kwokctl's files of a cluster: pki/ (ca.crt, ca.key, admin.crt, admin.key), kubeconfig.yaml."""
+    return cache_dir() / "kwok" / "clusters" / name
+
+
+def kwokctl_path() -> Path:
+    return cache_dir() / "bin" / f"kwok-{versions()['KWOK_VERSION']}" / "kwokctl"
+
+
+def kwokctl(name: str, *args: str, check: bool = True, timeout: float = 300):
+    return run([str(kwokctl_path()), "--name", name, *args], env=env(), check=check, timeout=timeout)
+
+
+def exists(name: str) -> bool:
+    if not kwokctl_path().exists():
+        return False
+    return name in kwokctl(name, "get", "clusters", check=False).stdout.split()
+
+
+def _stamp(name: str) -> Path:
+    return cluster_dir(name) / "course-definition"
+
+
+def create(name: str, binaries: dict[str, Path], config: Path, definition: str,
+           *extra: str) -> None:
+    kwokctl(name, "create", "cluster", "--runtime", "binary", "--config", str(config),
+            "--kube-apiserver-binary", str(binaries["kube-apiserver"]),
+            "--kube-controller-manager-binary", str(binaries["kube-controller-manager"]),
+            "--kube-scheduler-binary", str(binaries["kube-scheduler"]),
+            "--etcd-binary", str(binaries["etcd"]),
+            "--kwok-controller-binary", str(binaries["kwok"]),
+            "--wait", "60s", "--timeout", "180s", *extra)
+    _stamp(name).write_text(definition)
+
+
+def ensure(name: str, definition: str, make: Callable[[], None], what: str) -> bool:
+    """Make sure control plane `name`, made from `definition`, answers; `make()` creates it.
+    Returns True when it was already up (nothing was done)."""
+    ctx = context(name)
+    if exists(name):
+        stamp = _stamp(name)
+        if not stamp.exists() or stamp.read_text() != definition:
+            log(f"the {what} was made from an older definition (cluster/ changed): recreating")
+            kwokctl(name, "delete", "cluster")
+        elif answers(ctx):
+            return True
+        else:
+            # Its processes ended (a reboot, a closed session). Restarting them is not enough:
+            # the controllers' and the nodes' leases still name the dead instances and hold the
+            # new ones back for minutes. A new cluster takes seconds.
+            log(f"the {what} exists but does not answer (its processes ended): "
+                "creating it anew; apply your lab manifests again")
+            kwokctl(name, "delete", "cluster")
+    make()
+    return False
+
+
+def delete(name: str) -> bool:
+    if not exists(name):
+        return False
+    kwokctl(name, "delete", "cluster")
+    return True
+
+
+def server_port(name: str) -> int:
+    """The port kube-apiserver listens on (on loopback), from kwokctl's kubeconfig."""
+    result = run([kubectl(), "--kubeconfig", str(cluster_dir(name) / "kubeconfig.yaml"), "config",
+                  "view", "-o", "jsonpath={.clusters[0].cluster.server}"])
+    server = result.stdout.strip()
+    try:
+        return int(server.rsplit(":", 1)[1].rstrip("/"))
+    except (IndexError, ValueError):
+        raise ClusterError(f"cannot read the API server's port from kwokctl's kubeconfig ({server!r})")
+
+
+def settle(name: str) -> None:
+    use_context(context(name))
+    wait_settled(context(name))
