@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Builds the simulated cluster's binaries from the upstream Go modules:
 #   controlplane  one multi-call binary: kube-apiserver, kube-controller-manager, kube-scheduler,
-#                 kubelet
+#                 kubelet, kube-proxy
 #   etcd          etcd's server
 #   kwok, kwokctl the node and kubelet simulator and its cluster manager
 #   containerd    the real node's container runtime (containerd, its runc shim, ctr)
@@ -71,7 +71,7 @@ build_controlplane() {
     EDITS=$(staging_replaces) LDFLAGS=$ld \
       build_module controlplane "$here/controlplane" "$dir/controlplane" "k8s.io/kubernetes@$KUBERNETES_VERSION"
   fi
-  for name in kube-apiserver kube-controller-manager kube-scheduler kubelet; do
+  for name in kube-apiserver kube-controller-manager kube-scheduler kubelet kube-proxy; do
     ln -sf controlplane "$dir/$name"
   done
   echo "$dir"

@@ -39,7 +39,7 @@ ASSETS = HERE / "node"
 # mount namespace each is a tmpfs of its own (a missing one is made here and removed by `down`).
 PRIVATE_DIRS = ["/var/lib/cni", "/var/log/pods", "/var/log/containers"]
 # Distribution packages the node needs, by the command that shows they are there.
-PACKAGES = {"runc": "runc"}
+PACKAGES = {"runc": "runc", "nft": "nftables"}
 
 
 def home() -> Path:
@@ -134,6 +134,7 @@ def network_up() -> None:
         in_node("ip", "link", "set", "lo", "up")
         # Forwarding between the veth and the pods' bridge, in the node's namespace only.
         in_node("sysctl", "-q", "-w", "net.ipv4.ip_forward=1")
+    in_node("nft", "-f", str(ASSETS / "firewall.nft"))
     ip("route", "replace", POD_SUBNET, "via", NODE_IP, "dev", HOST_VETH)
 
 
@@ -147,11 +148,15 @@ def network_down() -> None:
 # --- identity ---------------------------------------------------------------------------------
 
 def certificates(pki: Path, target: Path) -> None:
-    """The kubelet's client certificate (the Node authorizer's identity system:node:NODE) and
-    its serving certificate (the API server verifies it for exec, logs and port-forward)."""
+    """The kubelet's client certificate (the Node authorizer's identity system:node:NODE), its
+    serving certificate (the API server verifies it for exec, logs and port-forward), and
+    kube-proxy's client certificate."""
     target.mkdir(parents=True, exist_ok=True)
     for name, subject, extensions in [
             ("kubelet-client", f"/O=system:nodes/CN=system:node:{NODE}", "extendedKeyUsage=clientAuth"),
+            # kube-proxy's and the DNS server's: RBAC's default system:node-proxier binding
+            # lets it read Services, EndpointSlices and Nodes.
+            ("kube-proxy-client", "/CN=system:kube-proxy", "extendedKeyUsage=clientAuth"),
             ("kubelet-serving", f"/O=system:nodes/CN=system:node:{NODE}",
              f"extendedKeyUsage=serverAuth\nsubjectAltName=IP:{NODE_IP},DNS:{NODE}")]:
         key, csr, crt, ext = (target / f"{name}.{s}" for s in ("key", "csr", "crt", "ext"))
@@ -194,7 +199,8 @@ def start(binaries: dict[str, Path], image_dirs: dict[str, Path], definition: st
               "NODE_IP": NODE_IP, "POD_SUBNET": POD_SUBNET, "NODE": NODE,
               "CNI_BIN": binaries["bridge"].parent, "RUNC": shutil.which("runc"),
               "REGISTRY": f"127.0.0.1:{REGISTRY_PORT}"}
-    for template in ("containerd.toml", "kubelet.yaml", "kubeconfig.yaml", "resolv.conf"):
+    for template in ("containerd.toml", "kubelet.yaml", "kubeconfig.yaml", "resolv.conf",
+                     "kube-proxy.yaml", "kube-proxy.kubeconfig"):
         (config_dir / template).write_text(fill(template, values))
     (config_dir / "cni").mkdir(exist_ok=True)
     (config_dir / "cni" / "10-pods-course.conflist").write_text(fill("cni.conflist", values))
@@ -217,6 +223,11 @@ def start(binaries: dict[str, Path], image_dirs: dict[str, Path], definition: st
         "containerd_config": str(config_dir / "containerd.toml"),
         "containerd_socket": "/run/pods-course-node/containerd.sock",
         "kubelet": str(binaries["kubelet"]),
+        "kube_proxy": str(binaries["kube-proxy"]),
+        "kube_proxy_args": ["--config", str(config_dir / "kube-proxy.yaml"), "--v", "1"],
+        "dns": {"address": NODE_IP, "server": f"https://127.0.0.1:{api_port}", "ca": str(pki / "ca.crt"),
+                "cert": str(config_dir / "kube-proxy-client.crt"),
+                "key": str(config_dir / "kube-proxy-client.key")},
         "kubelet_args": ["--config", str(config_dir / "kubelet.yaml"),
                          "--kubeconfig", str(config_dir / "kubeconfig.yaml"),
                          "--hostname-override", NODE, "--node-ip", NODE_IP,

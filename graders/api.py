@@ -5,7 +5,7 @@ import queue
 import threading
 import time
 
-from graders import labs
+from graders import labs, settling
 from graders.cluster import Cluster, Forbidden
 from graders.results import LabReport, Status
 from graders.snapshot import Snapshot
@@ -19,7 +19,8 @@ def grade(lab: str, namespace: str | None = None, *, wait: float = 0.0, context:
     """Grade `lab` on the live objects of `namespace` (default: the lab's id).
 
     With `wait` > 0, checks still `pending` (a pod starting) are re-judged whenever a pod or
-    quota of the namespace changes, until they settle or `wait` seconds have passed.
+    quota of the namespace changes, or a running pod has held its state long enough (settling),
+    until they settle or `wait` seconds have passed.
     Raises labs.UnknownLab, and graders.cluster.ClusterError when the cluster cannot be read.
     """
     definition = labs.get(lab)
@@ -34,7 +35,9 @@ def grade(lab: str, namespace: str | None = None, *, wait: float = 0.0, context:
         remaining = started + wait - time.monotonic()
         if remaining <= 0 or not any(r.status is Status.PENDING for r in results):
             break
-        _wait_for_change(cluster, namespace, version, remaining)
+        # A running pod still holding its state changes nothing when its hold ends: look again then.
+        holding = None if snapshot.simulated else settling.next_recheck(snapshot.pods_read())
+        _wait_for_change(cluster, namespace, version, min(remaining, (holding or remaining) + 0.2))
     return LabReport(lab=definition.id, title=definition.title, namespace=namespace,
                      context=cluster.context, checks=results, simulated=snapshot.simulated,
                      mode=mode, seconds=round(time.monotonic() - started, 3), notes=tuple(notes))

@@ -7,7 +7,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Callable
 
-from graders import match
+from graders import match, settling
 from graders.cluster import ClusterError
 from graders.results import CheckResult, Outcome, Status
 from graders.snapshot import Blocked, Snapshot
@@ -221,6 +221,12 @@ def ready(snapshot: Snapshot, pod_name: str, containers: list[str] = ()) -> Outc
             status = match.container_status(pod, name) or {}
             if not status.get("ready"):
                 return Outcome.pending(f'container "{name}" is not ready yet', where)
+        if not snapshot.simulated and (left := settling.hold_remaining(pod)) > 0:
+            held = settling.hold_seconds(pod)
+            why = ("its liveness probes' failure window" if held > settling.HELD_SECONDS
+                   else "a container can crash right after it starts")
+            return Outcome.pending(f"Running and Ready, for {held - left:.0f}s: it counts once it has "
+                                   f"held for {held:.0f}s ({why})", where)
         return Outcome.passed(f"Running and Ready on node {pod['spec']['nodeName']}", where)
     detail = cond.get("message") or cond.get("reason") or "containers are starting"
     return Outcome.pending(f"phase {phase}, Ready={cond.get('status', 'Unknown')}: {detail}", where)

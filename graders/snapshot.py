@@ -56,6 +56,10 @@ class Snapshot:
     def pod(self, name: str) -> dict:
         return self.require("Pod", name)
 
+    def pods_read(self) -> list[dict]:
+        """The pods this snapshot has read so far."""
+        return [obj for (kind, _), obj in self._objects.items() if kind == "Pod" and obj]
+
     def nodes(self) -> dict[str, dict] | None:
         """Nodes by name; None when we may not list them (a learner with namespace rights only)."""
         if self._nodes is None and self.cluster is not None:

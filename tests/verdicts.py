@@ -1,8 +1,11 @@
 """The one assertion shared by cluster and unit tests: a report matches a case."""
 from graders.results import LabReport, Status
+from tests.cases import Case
 
 
-def assert_verdict(report: LabReport, fails: frozenset[str]) -> None:
+def assert_verdict(report: LabReport, case: Case) -> None:
+    """The report fails exactly the checks the case lists for this kind of cluster."""
+    fails = case.expected_failures(report.simulated)
     statuses = {check.id: check.status for check in report.checks}
     unknown = fails - statuses.keys()
     assert not unknown, f"the case names checks {report.lab} does not have: {sorted(unknown)}"

@@ -547,11 +547,13 @@ def _size(n: int) -> str:
     return f"{n / 1e6:.1f} MB" if n >= 100_000 else f"{n / 1e3:.0f} kB"
 
 
-def build(name: str, force: bool = False) -> Path:
+def build(name: str, force: bool = False, quiet_when_cached: bool = True) -> Path:
     """Build one recipe (if not cached) and return its image layout directory."""
     started = time.monotonic()
     dest = image_dir(name)
     if (dest / "index.json").is_file() and not force:
+        if quiet_when_cached:
+            return dest
         info = image_summary(dest)
         print(f"{name:20} cached  {time.monotonic() - started:5.1f}s  {_size(info['compressed']):>8} "
               f"({_size(info['uncompressed'])} unpacked)  {dest}", flush=True)

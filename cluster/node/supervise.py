@@ -26,6 +26,7 @@ import time
 from pathlib import Path
 
 CLONE_NEWNS, CLONE_NEWNET = 0x00020000, 0x40000000
+PR_SET_CHILD_SUBREAPER = 36
 MS_RDONLY, MS_REMOUNT, MS_BIND, MS_REC, MS_PRIVATE = 1, 32, 4096, 16384, 1 << 18
 # The kernel tunables a kubelet sets, with the values it wants (pkg/kubelet/cm,
 # setupKernelTunables). It reads each first and writes only a different value, failing when it
@@ -111,6 +112,18 @@ class Forwarder:
                     pass
 
 
+def reap_orphans(own: set[int]) -> None:
+    """Collect the exit status of orphans that ended (leaving our own children to Popen)."""
+    while True:
+        try:
+            found = os.waitid(os.P_ALL, 0, os.WEXITED | os.WNOHANG | os.WNOWAIT)
+        except ChildProcessError:
+            return
+        if found is None or found.si_pid in own:
+            return
+        os.waitpid(found.si_pid, 0)
+
+
 def wait_for_socket(path: str, process: subprocess.Popen, seconds: float) -> None:
     deadline = time.monotonic() + seconds
     while not os.path.exists(path):
@@ -130,6 +143,9 @@ def main(config_path: str) -> int:
     private_mounts(config)
     sys.path.insert(0, config["images_module_dir"])
     from images import registry  # noqa: E402  (the course's image registry, cluster/images)
+    from node import dns  # noqa: E402
+    # Orphans (containerd's shims) become our children, and are reaped here, not by the host's init.
+    _check(libc.prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0), "prctl(PR_SET_CHILD_SUBREAPER)")
 
     # Sockets and children made while this thread is in the node's network namespace live there.
     setns(node_net, CLONE_NEWNET)
@@ -146,20 +162,28 @@ def main(config_path: str) -> int:
         kubelet = subprocess.Popen([config["kubelet"], *config["kubelet_args"]],
                                    stdout=subprocess.DEVNULL, stderr=open(logs / "kubelet.log", "ab"),
                                    env=env, start_new_session=True)
+        proxy = subprocess.Popen([config["kube_proxy"], *config["kube_proxy_args"]],
+                                 stdout=subprocess.DEVNULL, stderr=open(logs / "kube-proxy.log", "ab"),
+                                 env=env, start_new_session=True)
+        dns_sockets = dns.sockets(config["dns"]["address"])
     finally:
         setns(host_net, CLONE_NEWNET)
     threading.Thread(target=Forwarder(listener, config["api_port"]).serve, daemon=True).start()
-    log(f"containerd {containerd.pid}, kubelet {kubelet.pid} started")
+    names = config["dns"]
+    dns.start(*dns_sockets, dns.Names(names["server"], names["ca"], names["cert"], names["key"]))
+    children = (containerd, kubelet, proxy)
+    log(f"containerd {containerd.pid}, kubelet {kubelet.pid}, kube-proxy {proxy.pid} started")
 
     stopping = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stopping.set())
     signal.signal(signal.SIGINT, lambda *_: stopping.set())
     while not stopping.wait(0.5):
-        for process in (containerd, kubelet):
+        reap_orphans({p.pid for p in children})
+        for process in children:
             if process.poll() is not None:
                 log(f"{process.args[0]} exited with {process.returncode}: stopping the node")
                 stopping.set()
-    for process in (kubelet, containerd):  # the kubelet first: it talks to containerd
+    for process in (proxy, kubelet, containerd):  # the kubelet before containerd: it talks to it
         if process.poll() is None:
             process.terminate()
             try:

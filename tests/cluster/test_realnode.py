@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import socket
 import subprocess
+import sys
 import time
 import urllib.request
 
@@ -216,3 +217,85 @@ def test_a_fork_bomb_is_stopped_by_the_pids_limit_and_the_node_goes_on(core, nam
     begun = apply(namespace, pod("after", NGINX))  # the node still starts other pods
     wait_pod(core, namespace, "after", is_ready, "another pod Ready beside the bomb", begun)
     assert kubectl("delete", "pod", "bomb", "-n", namespace, "--wait=true", timeout=90).returncode == 0
+
+
+def test_pods_cannot_open_connections_to_the_node_or_the_host(core, namespace):
+    """The node's firewall: a service listening on every address of the host is reachable from
+    the node's own network namespace, but no pod can open a connection to it, to the kubelet, or
+    to the registry; pods still reach each other."""
+    listener = socket.create_server(("0.0.0.0", 0))
+    port = listener.getsockname()[1]
+    try:
+        from_node = subprocess.run(["ip", "netns", "exec", "pods-course-node", sys.executable, "-c",
+                                    f"import socket; socket.create_connection(('10.213.0.1', {port}), timeout=3)"],
+                                   capture_output=True, text=True, timeout=30)
+        assert from_node.returncode == 0, f"the control failed: the node cannot reach the host: {from_node.stderr}"
+        started = apply(namespace, pod("web", NGINX))
+        web = wait_pod(core, namespace, "web", is_ready, "Ready", started)
+        targets = [f"10.213.0.1:{port}", "10.213.0.2:10250", "10.213.0.2:5000", f"{web.status.pod_ip}:80"]
+        script = "; ".join(f"if nc -z -w 3 {t.replace(':', ' ')}; then echo open {t}; else echo closed {t}; fi"
+                           for t in targets)
+        begun = apply(namespace, pod("prober", {"name": "prober", "image": "busybox:1.36",
+                                                "command": ["sh", "-c", script + "; sleep 3600"]}))
+        wait_pod(core, namespace, "prober", lambda p: p.status.phase == "Running", "Running", begun)
+        deadline = time.monotonic() + 30
+        while (logged := kubectl("logs", "prober", "-n", namespace).stdout).count("\n") < len(targets):
+            assert time.monotonic() < deadline, f"the prober did not finish: {logged}"
+            time.sleep(0.5)
+        assert logged.split("\n")[:len(targets)] == [f"closed {t}" for t in targets[:3]] + [f"open {targets[3]}"]
+    finally:
+        listener.close()
+
+
+def test_a_service_gets_a_name_and_an_address_that_pods_reach(core, namespace):
+    """The node's kube-proxy and DNS: an init container that waits for a Service by name goes on
+    once the Service and a ready backend exist; its ClusterIP and name answer from a pod."""
+    waiter = {"name": "wait", "image": "busybox:1.36",
+              "command": ["sh", "-c", "until nc -z -w 2 backend 80; do echo waiting for backend; sleep 1; done"]}
+    started = apply(namespace, pod("client", {"name": "app", "image": "busybox:1.36", "command": ["sleep", "3600"]},
+                                   init=[waiter]))
+    wait_pod(core, namespace, "client", lambda p: (status_of(p, "wait") and status_of(p, "wait").state.running),
+             "Init:0/1, waiting for backend", started)
+    time.sleep(3)
+    assert status_of(core.read_namespaced_pod("client", namespace), "wait").state.running, "it did not wait"
+    backend = yaml.safe_load(pod("backend", NGINX))
+    backend["metadata"]["labels"] = {"app": "backend"}
+    service = {"apiVersion": "v1", "kind": "Service", "metadata": {"name": "backend"},
+               "spec": {"selector": {"app": "backend"}, "ports": [{"port": 80, "targetPort": 80}]}}
+    begun = apply(namespace, yaml.safe_dump_all([backend, service]))
+    wait_pod(core, namespace, "client", is_ready, "Ready once backend answers", begun)
+    looked_up = kubectl("exec", "client", "-n", namespace, "--", "nslookup", f"backend.{namespace}.svc.cluster.local")
+    cluster_ip = core.read_namespaced_service("backend", namespace).spec.cluster_ip
+    assert looked_up.returncode == 0 and cluster_ip in looked_up.stdout, looked_up.stdout + looked_up.stderr
+    page = kubectl("exec", "client", "-n", namespace, "--", "wget", "-qO-", "http://backend/")
+    assert "Welcome to nginx" in page.stdout, page.stderr
+    unknown = kubectl("exec", "client", "-n", namespace, "--", "nslookup", "nothing-here")
+    assert unknown.returncode != 0
+
+
+def webserver(**container) -> str:
+    """lab1's webserver pod, with changes to its container."""
+    return pod("webserver", {"name": "webserver", "image": "nginx:1.27-alpine",
+                             "ports": [{"containerPort": 80}], **container})
+
+
+@pytest.mark.parametrize(("case", "container"), [
+    ("crashes after 1 s", {"command": ["sh", "-c", "sleep 1; exit 1"]}),
+    ("crashes after 5 s", {"command": ["sh", "-c", "sleep 5; exit 1"]}),
+    ("liveness fails after Ready", {"livenessProbe": {"tcpSocket": {"port": 81}, "initialDelaySeconds": 2,
+                                                      "periodSeconds": 1, "failureThreshold": 3}}),
+    ("healthy", {}),
+])
+def test_a_running_state_counts_only_once_it_has_held(namespace, case, container):
+    """graders/settling.py: graded with --wait right after apply, a pod that is Running and Ready
+    for a moment and then crashes (or is restarted by its liveness probe) never passes."""
+    from graders import grade
+
+    apply(namespace, webserver(**container))
+    report = grade("lab1", namespace, wait=25)
+    running = next(c for c in report.checks if c.id == "running")
+    print(f"\n  {case}: running {running.status.value} after {report.seconds:.1f}s: {running.message}")
+    if case == "healthy":
+        assert running.status.value == "passed", str(report)
+    else:
+        assert running.status.value in ("failed", "pending"), str(report)

@@ -22,4 +22,4 @@ def test_recorded_verdict(case):
     lab = labs.get(case.lab)
     report = LabReport(lab=lab.id, title=lab.title, namespace=snapshot.namespace, context="recorded",
                        checks=lab.evaluate(snapshot), simulated=snapshot.simulated)
-    assert_verdict(report, case.fails)
+    assert_verdict(report, case)
