@@ -97,6 +97,13 @@ def definition_hash(image_dirs: dict[str, Path]) -> str:
     return digest.hexdigest()[:16]
 
 
+def reserved_memory() -> str:
+    """What the pods may not take of this machine's memory: a quarter of it, at least 1Gi."""
+    total_kib = next(int(line.split()[1]) for line in Path("/proc/meminfo").read_text().splitlines()
+                     if line.startswith("MemTotal:"))
+    return f"{max(1024 * 1024, total_kib // 4)}Ki"
+
+
 def fill(template: str, values: dict[str, object]) -> str:
     text = (ASSETS / template).read_text()
     for key, value in values.items():
@@ -198,7 +205,7 @@ def start(binaries: dict[str, Path], image_dirs: dict[str, Path], definition: st
     values = {"STATE": run_state, "CONFIG": config_dir, "PKI": pki, "API_PORT": api_port,
               "NODE_IP": NODE_IP, "POD_SUBNET": POD_SUBNET, "NODE": NODE,
               "CNI_BIN": binaries["bridge"].parent, "RUNC": shutil.which("runc"),
-              "REGISTRY": f"127.0.0.1:{REGISTRY_PORT}"}
+              "REGISTRY": f"127.0.0.1:{REGISTRY_PORT}", "RESERVED_MEMORY": reserved_memory()}
     for template in ("containerd.toml", "kubelet.yaml", "kubeconfig.yaml", "resolv.conf",
                      "kube-proxy.yaml", "kube-proxy.kubeconfig"):
         (config_dir / template).write_text(fill(template, values))
