@@ -35,11 +35,12 @@ HOST_IP, NODE_IP, LINK_PREFIX = "10.213.0.1", "10.213.0.2", 30
 POD_SUBNET = "10.213.1.0/24"
 REGISTRY_PORT = 5000              # the images registry, on the node's loopback
 ASSETS = HERE / "node"
-# Paths the kubelet and the CNI plugins write to whatever they are told: inside the node's
-# mount namespace each is a tmpfs of its own (a missing one is made here and removed by `down`).
-PRIVATE_DIRS = ["/var/lib/cni", "/var/log/pods", "/var/log/containers"]
+# Paths the kubelet and the CNI plugins write to whatever they are told, and /tmp (where a
+# lesson's hostPath volume lives): inside the node's mount namespace each is a tmpfs of its own,
+# gone with the node (a missing one is made here and removed by `down`).
+PRIVATE_DIRS = ["/var/lib/cni", "/var/log/pods", "/var/log/containers", "/tmp"]
 # Distribution packages the node needs, by the command that shows they are there.
-PACKAGES = {"runc": "runc", "nft": "nftables"}
+PACKAGES = {"runc": "runc", "nft": "nftables", "ip": "iproute2", "sysctl": "procps", "openssl": "openssl"}
 
 
 def home() -> Path:
@@ -66,11 +67,9 @@ def unavailable() -> str | None:
                 "run `sudo make start` or `sudo python cluster/cluster.py up --provider node`")
     if not cgroups.hierarchies():
         return "no cgroup filesystem is mounted"
-    if not shutil.which("ip") or not shutil.which("openssl"):
-        return "the real node needs the `ip` (iproute2) and `openssl` commands"
     missing = [p for cmd, p in PACKAGES.items() if not shutil.which(cmd)]
     if missing and not shutil.which("apt-get"):
-        return f"the real node needs {', '.join(missing)}: install it with your package manager"
+        return f"the real node needs {', '.join(missing)}: install them with your package manager"
     return None
 
 

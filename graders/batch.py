@@ -82,7 +82,7 @@ class Progress:
             self.stream.write("\n")
 
 
-def run(cluster: Cluster, lab: str, directory: Path, store: Store, *, concurrency: int = 8,
+def run(cluster: Cluster, lab: str, directory: Path, store: Store, *, concurrency: int = 16,
         deadline: float = 60, progress: Progress | None = None) -> list[Row]:
     """Grade every student of `directory` that has no final row in `store` yet."""
     run_id = store.run_id()

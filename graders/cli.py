@@ -159,7 +159,9 @@ def _batch_parser() -> argparse.ArgumentParser:
                "  grade batch lab3 course/submitted --resume --csv lab3.csv")
     parser.add_argument("lab")
     parser.add_argument("directory", type=Path)
-    parser.add_argument("--concurrency", type=int, default=8, help="submissions graded at once (default 8)")
+    # Most of a submission's time is waiting for its pods (a running state must hold for
+    # seconds where containers run: graders/settling.py), not work: 16 keep two cores busy.
+    parser.add_argument("--concurrency", type=int, default=16, help="submissions graded at once (default 16)")
     parser.add_argument("--deadline", type=float, default=60, metavar="SECONDS",
                         help="how long a submission's pods may take to settle (default 60)")
     parser.add_argument("--store", type=Path, help="results database (default grade-batch-LAB.sqlite here)")

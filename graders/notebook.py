@@ -11,7 +11,7 @@ from graders.replay import replay
 from graders.submission import Rejected
 
 
-def grade_cell(lab: str, namespace: str | None = None, wait: float = 30) -> float:
+def grade_cell(lab: str, namespace: str | None = None, wait: float = 60) -> float:  # as grade batch
     """Show the lab's report and return the points earned, as a plain number (nbgrader scores
     an autograded cell by its last value: a report object would give full marks).
 
