@@ -35,10 +35,10 @@ HOST_IP, NODE_IP, LINK_PREFIX = "10.213.0.1", "10.213.0.2", 30
 POD_SUBNET = "10.213.1.0/24"
 REGISTRY_PORT = 5000              # the images registry, on the node's loopback
 ASSETS = HERE / "node"
-# Paths the kubelet and the CNI plugins write to whatever they are told, and /tmp (where a
-# lesson's hostPath volume lives): inside the node's mount namespace each is a tmpfs of its own,
-# gone with the node (a missing one is made here and removed by `down`).
-PRIVATE_DIRS = ["/var/lib/cni", "/var/log/pods", "/var/log/containers", "/tmp"]
+# Paths the kubelet and the CNI plugins write to whatever they are told, and /var/local (where
+# lesson 07's hostPath volume lives): inside the node's mount namespace each is a tmpfs of its
+# own, gone with the node (a missing one is made here and removed by `down`).
+PRIVATE_DIRS = ["/var/lib/cni", "/var/log/pods", "/var/log/containers", "/var/local"]
 # Distribution packages the node needs, by the command that shows they are there.
 PACKAGES = {"runc": "runc", "nft": "nftables", "ip": "iproute2", "sysctl": "procps", "openssl": "openssl"}
 

@@ -140,10 +140,10 @@ def main(config_path: str) -> int:
         Path(procs).write_text(str(os.getpid()))
     host_net = os.open("/proc/self/ns/net", os.O_RDONLY)
     node_net = os.open(config["netns_path"], os.O_RDONLY)
-    private_mounts(config)
     sys.path.insert(0, config["images_module_dir"])
     from images import registry  # noqa: E402  (the course's image registry, cluster/images)
     from node import dns  # noqa: E402
+    private_mounts(config)  # after the imports: the repository may live under a private path
     # Orphans (containerd's shims) become our children, and are reaped here, not by the host's init.
     _check(libc.prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0), "prctl(PR_SET_CHILD_SUBREAPER)")
 
