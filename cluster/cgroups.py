@@ -22,11 +22,6 @@ def hierarchies() -> list[Path]:
     return found
 
 
-def unified_only() -> bool:
-    return any(h == Path("/sys/fs/cgroup") for h in hierarchies()) and all(
-        not (h / "cgroup.procs").exists() or (h / "cgroup.controllers").exists() for h in hierarchies())
-
-
 def create() -> list[str]:
     """Make /pods-course and /pods-course/node everywhere; return the cgroup.procs files the
     node's supervisor joins (one per hierarchy, so that every process of the node is found)."""

@@ -1,7 +1,8 @@
 """The real node: the course's control plane with one real node beside it on this machine -- a
-kubelet built from the same Kubernetes sources, containerd and runc -- running the course's
-images, built here from Debian packages and served by a registry of our own (cluster/images).
-Pods really run: exec, logs, port-forward, probes, OOM kills, exit codes.
+kubelet and kube-proxy built from the same Kubernetes sources, containerd and runc, and a small
+cluster DNS -- running the course's images, built here from Debian packages and served by a
+registry of our own (cluster/images). Pods really run: exec, logs, port-forward, probes, OOM
+kills, exit codes, Services.
 
 Linux and root only (cgroups, mounts, network namespaces). The node lives in a network namespace
 of its own (the pods' bridge, the pod addresses and the kubelet's address are inside it; the host
