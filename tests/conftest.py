@@ -56,4 +56,7 @@ def namespace(core):
                     namespace=name, timeout=30, what=f"ServiceAccount default in {name}")
         yield name
     finally:
+        # Its pods go at once: on a node whose containers run, pods ending gracefully (a busybox
+        # `sleep` ignores SIGTERM for 30 s) would hold their cpu requests against the next test's.
+        core.delete_collection_namespaced_pod(name, grace_period_seconds=0)
         core.delete_namespace(name)

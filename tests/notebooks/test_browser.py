@@ -117,7 +117,7 @@ def test_lab_notebook_grading_cell_shows_the_report_table(jupyterlab):
                 expect(page.locator('.jp-Notebook-ExecutionIndicator[data-status="idle"]')
                        ).to_have_count(1, timeout=60_000)
                 # Select the grading cell, run everything above it, then the cell itself.
-                grading = notebook.locator(".jp-CodeCell", has_text=f'grade("{LAB}")')
+                grading = notebook.locator(".jp-CodeCell", has_text=f'grade("{LAB}"')
                 expect(grading).to_have_count(1)
                 grading.locator(".jp-InputPrompt").click()
                 run_menu(page, "Run All Above Selected Cell")
