@@ -206,9 +206,10 @@ def start(binaries: dict[str, Path], image_dirs: dict[str, Path], definition: st
               "NODE_IP": NODE_IP, "POD_SUBNET": POD_SUBNET, "NODE": NODE,
               "CNI_BIN": binaries["bridge"].parent, "RUNC": shutil.which("runc"),
               "REGISTRY": f"127.0.0.1:{REGISTRY_PORT}", "RESERVED_MEMORY": reserved_memory()}
-    for template in ("containerd.toml", "kubelet.yaml", "kubeconfig.yaml", "resolv.conf",
-                     "kube-proxy.yaml", "kube-proxy.kubeconfig"):
+    for template in ("containerd.toml", "kubelet.yaml", "resolv.conf", "kube-proxy.yaml"):
         (config_dir / template).write_text(fill(template, values))
+    (config_dir / "kubeconfig.yaml").write_text(fill("kubeconfig.yaml", {**values, "CLIENT": "kubelet"}))
+    (config_dir / "kube-proxy.kubeconfig").write_text(fill("kubeconfig.yaml", {**values, "CLIENT": "kube-proxy"}))
     (config_dir / "cni").mkdir(exist_ok=True)
     (config_dir / "cni" / "10-pods-course.conflist").write_text(fill("cni.conflist", values))
     hosts = config_dir / "certs.d" / "_default"
