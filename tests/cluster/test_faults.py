@@ -135,8 +135,10 @@ def big_class(batched_cases, tmp_path_factory) -> tuple[Path, dict[str, tuple]]:
 
 def test_an_api_server_that_dies_mid_batch_leaves_errors_that_resume_grades(big_class, proxy, tmp_path):
     submissions, expected = big_class
-    # Stopped for longer than a call's deadline (10 s) after a third of the batch's requests.
-    proxy.rules = [Rule("stop", seconds=16, start=120, times=1)]
+    # Stopped for longer than a call's deadline (10 s) after a third of the batch's requests. The
+    # outage begins on a plain read: a watch could ride out 16 s within its longer budget (where
+    # containers run, every worker may be watching a pod settle), the read that meets it cannot.
+    proxy.rules = [Rule("stop", method="GET", path=NOT_WATCH, seconds=16, start=60, times=1)]
     store = tmp_path / "store.sqlite"
     result, rows = batch_through(proxy, tmp_path, "lab1", submissions, store, "--concurrency", "4")
     wrong = differences(rows, expected)
