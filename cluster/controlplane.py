@@ -3,6 +3,7 @@ built from the pinned sources by build.sh and run by kwokctl's binary runtime. T
 cluster and the real node each have one, under a name of their own."""
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Callable
 
@@ -63,8 +64,11 @@ def ensure(name: str, definition: str, make: Callable[[], None], what: str) -> b
         if not stamp.exists() or stamp.read_text() != definition:
             log(f"the {what} was made from an older definition (cluster/ changed): recreating")
             kwokctl(name, "delete", "cluster")
-        elif answers(ctx):
+        elif answers(ctx) and not (ended := ended_processes(name)):
             return True
+        elif answers(ctx):
+            log(f"the {what}'s {', '.join(ended)} ended: creating it anew; apply your lab manifests again")
+            kwokctl(name, "delete", "cluster")
         else:
             # Its processes ended (a reboot, a closed session). Restarting them is not enough:
             # the controllers' and the nodes' leases still name the dead instances and hold the
@@ -74,6 +78,26 @@ def ensure(name: str, definition: str, make: Callable[[], None], what: str) -> b
             kwokctl(name, "delete", "cluster")
     make()
     return False
+
+
+def ended_processes(name: str) -> list[str]:
+    """The control plane's components whose process is gone (kwokctl keeps their pids): the API
+    server may answer while no scheduler places a pod."""
+    return [pid_file.stem for pid_file in sorted((cluster_dir(name) / "pids").glob("*.pid"))
+            if not _alive(pid_file.read_text().strip())]
+
+
+def _alive(pid: str) -> bool:
+    if not pid.isdigit():
+        return False
+    try:
+        os.kill(int(pid), 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True  # someone else's process: it exists
+    stat = Path(f"/proc/{pid}/stat")  # Linux: a zombie (state Z) has ended, only not collected yet
+    return not stat.exists() or stat.read_text().rsplit(")", 1)[-1].split()[0] != "Z"
 
 
 def delete(name: str) -> bool:
