@@ -22,19 +22,21 @@ CHROMIUM := /usr/bin/chromium
 
 start: cluster lab  ## install, bring the cluster up, open the course in JupyterLab
 
-# On the real node the simulator's own tests are left out here (they run in test-sim).
+# On the real node the simulator's own tests and the API-fault tests are left out here (they run
+# in test-sim: faults at the API server's edge do not depend on what runs the containers).
+SIM_ONLY := tests/cluster/test_simulator.py tests/cluster/test_faults.py
 test: cluster chromium  ## install, bring the cluster up, run the whole test suite
 	@if [ "$$(kubectl config current-context)" = "$(NODE_CONTEXT)" ]; then \
-	  set -x; $(BIN)/python -m pytest --ignore=tests/cluster/test_simulator.py $(PYTEST_ARGS); \
+	  set -x; $(BIN)/python -m pytest $(addprefix --ignore=,$(SIM_ONLY)) $(PYTEST_ARGS); \
 	else set -x; $(BIN)/python -m pytest $(PYTEST_ARGS); fi
 	@if [ "$$(kubectl config current-context)" = "$(NODE_CONTEXT)" ] && [ "$(SIM_TESTS)" = yes ]; then \
 	  $(MAKE) --no-print-directory test-sim; fi
 
-# On the real node, `make test` also runs the simulated cluster's own tests and the lab verdicts
-# on the simulated cluster, then makes the real node the current context again.
-test-sim: venv  ## the simulator's tests and the lab verdicts, on the simulated cluster
+# On the real node, `make test` also runs the simulated cluster's own tests, the API-fault tests
+# and the lab verdicts on the simulated cluster, then makes the real node the current context again.
+test-sim: venv  ## the simulator's tests, the fault tests and the lab verdicts, on the simulated cluster
 	$(BIN)/python cluster/cluster.py up --provider sim
-	$(BIN)/python -m pytest tests/cluster/test_simulator.py tests/cluster/test_catalog.py tests/cluster/test_labs.py \
+	$(BIN)/python -m pytest $(SIM_ONLY) tests/cluster/test_catalog.py tests/cluster/test_labs.py \
 	  $(SIM_PYTEST_ARGS); \
 	  status=$$?; $(BIN)/python cluster/cluster.py up --provider node; exit $$status
 

@@ -1,11 +1,13 @@
 """How long a learner waits for a grade: `grade lab1` as a cold process, side by side with the
 kind of checker hosted platforms run (benchmarks/kubectl_checker.sh: one `kubectl get -o
-jsonpath` per check), on the same settled pod, in one run; then grading in a warm process
-(a notebook kernel).
+jsonpath` per check, and the page fetched from inside the pod through `kubectl exec` where
+`grade` asks the pod proxy), on the same settled pod, in one run; then grading in a warm
+process (a notebook kernel).
 
     .venv/bin/python benchmarks/grade_latency.py [--runs 21]
 
-Needs the course cluster (make cluster). Creates namespace bench-lab1 and deletes it after.
+Needs a course cluster whose containers run (make cluster on Linux: the real node; or kind).
+Creates namespace bench-lab1 and deletes it after.
 """
 from __future__ import annotations
 
@@ -21,6 +23,7 @@ sys.path.insert(0, str(REPO))
 
 from graders import grade  # noqa: E402
 from graders.cluster import Cluster  # noqa: E402
+from graders.snapshot import Snapshot  # noqa: E402
 from graders.workspace import recreate_namespace, wait_gone  # noqa: E402
 
 NAMESPACE = "bench-lab1"
@@ -41,6 +44,9 @@ def main() -> int:
     args = parser.parse_args()
 
     cluster = Cluster.connect()
+    if Snapshot(cluster, "default").simulated:
+        raise SystemExit("grade_latency: the simulated cluster runs no containers, so neither checker can "
+                         "ask the pod; run it on the real node (make cluster) or kind")
     recreate_namespace(cluster, NAMESPACE)
     try:
         subprocess.run(["kubectl", "apply", "-n", NAMESPACE, "-f", str(REPO / "solutions/lab1")],

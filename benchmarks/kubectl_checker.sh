@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
-# The kind of checker hosted platforms run: one `kubectl get ... -o jsonpath` per check.
-# Same checks as `grade lab1` (shared LABS.md, lab1). Usage: kubectl_checker.sh NAMESPACE
+# The kind of checker hosted platforms run: one `kubectl get ... -o jsonpath` per check, and a
+# request from inside the pod through `kubectl exec` for what the pod serves (curl there; the
+# course's nginx image has busybox wget). Same checks as `grade lab1` (shared LABS.md, lab1).
+# Usage: kubectl_checker.sh NAMESPACE
 ns=${1:-lab1}
 get() { kubectl get pod webserver -n "$ns" -o jsonpath="$1" 2>/dev/null; }
 score=0
@@ -16,5 +18,7 @@ kubectl get pod webserver -n "$ns" -o name >/dev/null 2>&1 && pass pod-exists ||
 get '{.spec.containers[?(@.name=="webserver")].ports[*].containerPort}' | grep -qw 80 && pass port || fail port
 [ "$(get '{.status.phase}/{.status.conditions[?(@.type=="Ready")].status}')" = Running/True ] \
   && pass running || fail running
-echo "score $score/7"
-[ "$score" = 7 ]
+kubectl exec webserver -n "$ns" -- wget -qO- http://localhost/ 2>/dev/null | grep -qi '<html' \
+  && pass serves-page || fail serves-page
+echo "score $score/8"
+[ "$score" = 8 ]

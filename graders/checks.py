@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from typing import Callable
 
 from graders import match, settling
-from graders.cluster import ClusterError
+from graders.cluster import Answer, ClusterError, status_message
 from graders.results import CheckResult, Outcome, Status
 from graders.snapshot import Blocked, Snapshot
 
@@ -23,13 +23,23 @@ class Check:
     points: float = 1
     hint: str = ""
     requires: tuple[str, ...] = ()  # checks that must pass before this one can be judged
+    behaviour: bool = False  # judges what the pod does (answers, logs) where containers run
 
     def run(self, snapshot: Snapshot, earlier: dict[str, CheckResult]) -> CheckResult:
         unmet = [id for id in self.requires if earlier[id].status is not Status.PASSED]
+        from_manifest = False
         try:
             if unmet:
-                raise Blocked(f"judged once {', '.join(unmet)} passes")
-            outcome = self.judge(snapshot)
+                # Name the root cause too: what the unmet checks are blocked on, once each.
+                causes = dict.fromkeys(earlier[id].message for id in unmet if earlier[id].status is Status.BLOCKED)
+                raise Blocked(f"judged once {', '.join(unmet)} {'passes' if len(unmet) == 1 else 'pass'}"
+                              + (f" ({'; '.join(causes)})" if causes else ""))
+            if self.behaviour and snapshot.simulated:
+                from_manifest = True
+                outcome = Outcome.passed(f"judged from the manifest ({', '.join(self.requires)} pass): "
+                                         "the simulated cluster runs no containers to ask")
+            else:
+                outcome = self.judge(snapshot)
         except Blocked as reason:
             outcome = Outcome.blocked(str(reason))
         except ClusterError as error:
@@ -41,7 +51,7 @@ class Check:
             points=self.points if outcome.status is Status.PASSED else 0, max_points=self.points,
             message=outcome.message, where=outcome.where, path=outcome.path,
             expected=_plain(outcome.expected), actual=_plain(outcome.actual),
-            hint=self.hint if outcome.status is Status.FAILED else "")
+            hint=self.hint if outcome.status is Status.FAILED else "", from_manifest=from_manifest)
 
 
 def _plain(value):
@@ -67,9 +77,14 @@ class Lab:
         self.judges_resources = judges_resources
         self.checks: list[Check] = []
 
-    def check(self, id: str, title: str, *, hint: str = "", points: float = 1, requires: tuple[str, ...] = ()):
+    def check(self, id: str, title: str, *, hint: str = "", points: float = 1, requires: tuple[str, ...] = (),
+              behaviour: bool = False):
         """Decorator: register the function as the judge of check `id`. A check that `requires`
-        others is blocked, not judged, until they pass (one root cause fails once)."""
+        others is blocked, not judged, until they pass (one root cause fails once). A
+        `behaviour` check asks the pod itself (graders.checks' behaviour questions); where the
+        cluster runs no containers it passes once what it requires passes (LABS.md)."""
+        if behaviour and not requires:
+            raise ValueError(f"{self.id}: behaviour check {id} must require the checks it builds on")
         known = {existing.id for existing in self.checks}
         if id in known:
             raise ValueError(f"{self.id}: check id {id!r} used twice")
@@ -77,7 +92,7 @@ class Lab:
             raise ValueError(f"{self.id}: {id} requires checks defined before it: {sorted(set(requires) - known)}")
 
         def register(judge: Judge) -> Judge:
-            self.checks.append(Check(id, title, judge, points, hint, tuple(requires)))
+            self.checks.append(Check(id, title, judge, points, hint, tuple(requires), behaviour))
             return judge
         return register
 
@@ -197,6 +212,8 @@ def emptydir_volumes(pod: dict) -> list[str]:
 
 # --- state ------------------------------------------------------------------------------------
 
+LAST_LOG_LINES = 8  # of a crashed container's log, in a report
+
 # Waiting reasons after which a container will not start without a change to the pod.
 STUCK_REASONS = {"ErrImagePull", "ImagePullBackOff", "InvalidImageName", "CrashLoopBackOff",
                  "CreateContainerConfigError", "CreateContainerError", "RunContainerError"}
@@ -222,11 +239,8 @@ def ready(snapshot: Snapshot, pod_name: str, containers: list[str] = ()) -> Outc
             if not status.get("ready"):
                 return Outcome.pending(f'container "{name}" is not ready yet', where)
         if not snapshot.simulated and (left := settling.hold_remaining(pod)) > 0:
-            held = settling.hold_seconds(pod)
-            why = ("its liveness probes' failure window" if held > settling.HELD_SECONDS
-                   else "a container can crash right after it starts")
-            return Outcome.pending(f"Running and Ready, for {held - left:.0f}s: it counts once it has "
-                                   f"held for {held:.0f}s ({why})", where)
+            return Outcome.pending(f"Running and Ready: it counts once it has held for "
+                                   f"{settling.hold_reason(pod)} ({left:.0f}s to go)", where)
         return Outcome.passed(f"Running and Ready on node {pod['spec']['nodeName']}", where)
     detail = cond.get("message") or cond.get("reason") or "containers are starting"
     return Outcome.pending(f"phase {phase}, Ready={cond.get('status', 'Unknown')}: {detail}", where)
@@ -242,6 +256,9 @@ def settled_problem(snapshot: Snapshot, pod: dict) -> Outcome | None:
     if not node:
         scheduled = match.condition(pod, "PodScheduled") or {}
         if scheduled.get("status") == "False" and scheduled.get("reason") == "Unschedulable":
+            if _fits_an_empty_node(snapshot, pod, scheduled.get("message") or ""):
+                return Outcome.pending("waiting for room: other pods hold the node's cpu or memory now "
+                                       f"({scheduled.get('message')})", where)
             return Outcome.failed("the scheduler cannot place the pod on any node", where=where,
                                   path="status.conditions[type=PodScheduled]",
                                   expected="PodScheduled=True",
@@ -261,16 +278,65 @@ def settled_problem(snapshot: Snapshot, pod: dict) -> Outcome | None:
             name, path = status["name"], f"status.{field}[name={status['name']}].state"
             waiting = match.dig(status, "state", "waiting", default={})
             if waiting.get("reason") in STUCK_REASONS:
+                state = f"{waiting['reason']}: {waiting.get('message', '')}".rstrip(": ")
                 return Outcome.failed(
-                    f'container "{name}" is stuck in {waiting["reason"]}', where=where, path=path + ".waiting",
-                    expected="running", actual=f"{waiting['reason']}: {waiting.get('message', '')}".rstrip(": "))
+                    f'container "{name}" is stuck in {waiting["reason"]}' + _last_words(status),
+                    where=where, path=path + ".waiting", expected="running",
+                    actual=_with_log(snapshot, pod, status, state))
             ended = match.dig(status, "state", "terminated", default={})
             if ended and ended.get("exitCode") != 0:
+                state = f"{ended.get('reason')}, exit code {ended.get('exitCode')}"
                 return Outcome.failed(
                     f'container "{name}" exited with code {ended.get("exitCode")} ({ended.get("reason")}) '
-                    "and is being restarted", where=where, path=path + ".terminated",
-                    expected="running", actual=f"{ended.get('reason')}, exit code {ended.get('exitCode')}")
+                    "and is being restarted" + _last_words(status), where=where,
+                    path=path + ".terminated", expected="running", actual=_with_log(snapshot, pod, status, state))
     return None
+
+
+def _fits_an_empty_node(snapshot: Snapshot, pod: dict, message: str) -> bool:
+    """Whether the scheduler's only objection is room ("Insufficient cpu") that other pods hold,
+    and the pod's requests would fit a node of the cluster: then it is scheduled once they go
+    (a batch grades many submissions on one node), not a mistake of the pod's."""
+    if "Insufficient" not in message or any(word in message for word in ("taint", "affinity", "selector")):
+        return False
+    nodes = snapshot.nodes()
+    if not nodes:
+        return False
+    containers = match.dig(pod, "spec", "containers", default=[])
+    for resource in ("cpu", "memory"):
+        wanted = sum((match.quantity(match.dig(c, "resources", "requests", resource)) or 0) for c in containers)
+        if all(wanted > (match.quantity(match.dig(n, "status", "allocatable", resource)) or 0)
+               for n in nodes.values()):
+            return False
+    return True
+
+
+def _last_run(status: dict) -> dict:
+    """How the container's last run ended (terminated now, or before its restart), or {}."""
+    return (match.dig(status, "state", "terminated") or match.dig(status, "lastState", "terminated")
+            or {})
+
+
+def _last_words(status: dict) -> str:
+    """', after it exited with code N (Reason)' for a container that crashed, else ''."""
+    ended = _last_run(status)
+    if not ended or match.dig(status, "state", "terminated"):
+        return ""
+    return f", after it exited with code {ended.get('exitCode')} ({ended.get('reason')})"
+
+
+def _with_log(snapshot: Snapshot, pod: dict, status: dict, state: str):
+    """The state, with the end of the log of the container's last run where containers run: why
+    it ended, in its own words."""
+    if snapshot.simulated or not _last_run(status):
+        return state
+    try:  # a container terminated now: its current log; waiting to restart: its previous one
+        text = snapshot.log(pod["metadata"]["name"], status["name"],
+                            previous=not match.dig(status, "state", "terminated"))
+    except ClusterError:
+        return state  # the log is a courtesy: the state alone still says what is wrong
+    lines = (text or "").splitlines()[-LAST_LOG_LINES:]
+    return {"state": state, "last log lines": lines} if lines else state
 
 
 def restarts(snapshot: Snapshot, pod_name: str, container_name: str, at_most: int = 0) -> Outcome:
@@ -281,10 +347,18 @@ def restarts(snapshot: Snapshot, pod_name: str, container_name: str, at_most: in
     count = status.get("restartCount", 0)
     if count <= at_most:
         return Outcome.passed()
-    return Outcome.failed(f'container "{container_name}" restarted {count} time(s)',
-                          where=f"pod/{pod_name}",
+    ended = _last_run(status)
+    said = [e.get("message", "") for e in snapshot.warnings(pod_name)
+            if f"{{{container_name}}}" in match.dig(e, "involvedObject", "fieldPath", default="")
+            or not match.dig(e, "involvedObject", "fieldPath")]
+    evidence = {"restarts": count}
+    if ended:
+        evidence["last run"] = f"{ended.get('reason')}, exit code {ended.get('exitCode')}"
+    if said:  # a failed liveness probe is why the kubelet restarts a container: say that first
+        evidence["the kubelet said"] = next((m for m in reversed(said) if m.startswith("Liveness")), said[-1])
+    return Outcome.failed(f'container "{container_name}" restarted {count} time(s)', where=f"pod/{pod_name}",
                           path=f"status.containerStatuses[name={container_name}].restartCount",
-                          expected=f"at most {at_most}", actual=count)
+                          expected=f"at most {at_most}", actual=evidence if len(evidence) > 1 else count)
 
 
 def all_of(*outcomes: Outcome) -> Outcome:
@@ -294,3 +368,66 @@ def all_of(*outcomes: Outcome) -> Outcome:
             if outcome.status is status:
                 return outcome
     return Outcome.passed()
+
+
+# --- behaviour: what a pod does, asked through the API server (LABS.md) -----------------------
+
+EXCERPT = 160  # characters of an answer's body a report quotes
+
+
+def _excerpt(text: str) -> str:
+    flat = " ".join(text.split())
+    return flat[:EXCERPT] + ("..." if len(flat) > EXCERPT else "")
+
+
+def described(answer: Answer) -> str:
+    """The answer as a report shows it: status and the first bytes of the body, or the API
+    server's own message when it could not reach the pod."""
+    if "json" in answer.content_type and (message := status_message(answer.body)) is not None:
+        return f"HTTP {answer.status} from the API server: {message}"
+    return f"HTTP {answer.status}: {_excerpt(answer.text) or '(empty body)'}"
+
+
+def answers(snapshot: Snapshot, pod_name: str, port: int | str, path: str, *, wanted: str,
+            problem: Callable[[Answer], str | None]) -> Outcome:
+    """The pod's answer to GET `path` on `port` through the pod proxy, judged by `problem`
+    (what is wrong with the answer, or None)."""
+    answer = snapshot.fetch(pod_name, port, path)
+    wrong = problem(answer)
+    if wrong is None:
+        return Outcome.passed(f"GET {path} on port {port} answered {answer.status}", f"pod/{pod_name}")
+    return Outcome.failed(f"GET {path} on port {port} {wrong}", where=f"pod/{pod_name}",
+                          path=f"pods/{pod_name}:{port}/proxy{path}", expected=wanted, actual=described(answer))
+
+
+def status_in(low: int, high: int) -> Callable[[Answer], str | None]:
+    """A `problem` for answers: the status must lie in low..high."""
+    return lambda answer: None if low <= answer.status <= high else f"answered {answer.status}"
+
+
+def html_page(answer: Answer) -> str | None:
+    """A `problem` for answers: 200 with an HTML body."""
+    if answer.status != 200:
+        return f"answered {answer.status}"
+    if "html" not in answer.content_type and "<html" not in answer.text.lower():
+        return f"answered 200 with {answer.content_type or 'a body'} that is not HTML"
+    return None
+
+
+def request_shows_in_log(snapshot: Snapshot, pod_name: str, port: int, container_name: str,
+                         seconds: float) -> Outcome:
+    """Request the pod's `port` with a unique marker in the URL; the container's log must show a
+    line with the marker within `seconds`."""
+    path = f"/?{snapshot.marker}"
+    answer = snapshot.fetch(pod_name, port, path)
+    shown, lines = snapshot.log_shows(pod_name, container_name, snapshot.marker, seconds)
+    lines = lines or (snapshot.log(pod_name, container_name) or "").splitlines()  # older lines say why
+    if shown:
+        return Outcome.passed(f'container "{container_name}" logged GET {path} within {seconds:.0f}s',
+                              f"pod/{pod_name}")
+    return Outcome.failed(
+        f'GET {path} on port {port} answered {answer.status}, but container "{container_name}" '
+        f"did not log it within {seconds:.0f}s", where=f"pod/{pod_name}",
+        path=f"pods/{pod_name}/log?container={container_name}",
+        expected=f"a log line with {snapshot.marker}",
+        actual={"last log lines": lines[-LAST_LOG_LINES:]} if lines else "nothing logged")

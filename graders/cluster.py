@@ -123,7 +123,7 @@ class Cluster:
     # --- requests ---------------------------------------------------------------------------
 
     def request(self, method: str, path: str, *, query: dict | None = None, body: dict | None = None,
-                timeout: float | None = None, deadline: float | None = None) -> dict:
+                timeout: float | None = None, deadline: float | None = None, raw: bool = False):
         """One API call under one total deadline: `deadline` seconds from now (default the
         client timeout); each attempt waits `timeout` at most for its answer, cut to what is left.
 
@@ -133,7 +133,11 @@ class Cluster:
         a DELETE that finds its object gone after a lost answer was done by that attempt; a
         create whose answer was lost is re-read first and, when it is there, returned. 429 or
         503 to the end raise Unavailable, never ApiError: they say nothing about the object, so
-        no caller may take them for the API server's verdict on it."""
+        no caller may take them for the API server's verdict on it.
+
+        With `raw`, any answer is returned as an Answer (status, content type, body) instead of
+        decoded: what a pod answered through the pod proxy or a container's log. There only the
+        API server's own "not now" (a Status with Retry-After) is retried; a pod's 503 is its answer."""
         url = self.connection.server + path + ("?" + urlencode(query) if query else "")
         payload = json.dumps(body).encode() if body is not None else None
         # Per-request headers replace the pool's (credentials, impersonation): extend them.
@@ -160,6 +164,8 @@ class Cluster:
                 pause = backoff
             else:
                 _ANSWERED.add(self.connection.server)
+                if raw and not _api_server_busy(response):
+                    return Answer(response.status, response.headers.get("Content-Type", ""), response.data)
                 if response.status not in BUSY:
                     if unsure and method == "DELETE" and response.status == 404:
                         return {}  # the attempt whose answer was lost deleted it
@@ -263,6 +269,80 @@ class Cluster:
         query = {"gracePeriodSeconds": grace_seconds} if grace_seconds is not None else None
         self.request("DELETE", resource_path(kind, namespace), query=query)
 
+    # --- what a pod does: its answers and its log -----------------------------------------
+
+    def proxy_get(self, namespace: str, pod: str, port: int | str, path: str = "/") -> "Answer":
+        """GET `path` from the pod's `port` through the API server's pod proxy (the path
+        `kubectl get --raw /api/v1/namespaces/NS/pods/NAME:PORT/proxy/PATH` uses): the pod's own
+        answer, or the API server's when it cannot reach the pod (a Status, usually 503)."""
+        answer = self.request("GET", proxy_path(namespace, pod, port, path), raw=True)
+        if answer.status in (401, 403) and status_message(answer.body) is not None:
+            self._decode(answer.status, answer.body, "GET", f"pods/{pod}/proxy")  # our credentials or rights
+        return answer
+
+    def log(self, namespace: str, pod: str, container: str, *, previous: bool = False,
+            tail_lines: int | None = None, since_seconds: int | None = None) -> str | None:
+        """The container's log (of its previous run with `previous`); None when there is none to
+        read (the container has not started, or never ran before)."""
+        query = {"container": container, "previous": "true" if previous else None,
+                 "tailLines": tail_lines, "sinceSeconds": since_seconds}
+        answer = self.request("GET", resource_path("Pod", namespace, pod) + "/log",
+                              query={k: v for k, v in query.items() if v is not None}, raw=True)
+        if answer.status == 400:
+            return None  # "previous terminated container ... not found", "... waiting to start"
+        if answer.status >= 300:
+            self._decode(answer.status, answer.body, "GET", f"pods/{pod}/log")
+        return answer.text
+
+    def follow_log(self, namespace: str, pod: str, container: str, *, since_seconds: int,
+                   timeout: float) -> Iterator[str]:
+        """The container's log lines from `since_seconds` ago on, as they are written (as
+        `kubectl logs -f` follows them), for at most `timeout` seconds. A stream that breaks is
+        opened again within the same time (lines may then come twice)."""
+        give_up = time.monotonic() + timeout
+        backoff = 0.1
+        while (left := give_up - time.monotonic()) > 0:
+            try:
+                yield from self._follow_once(namespace, pod, container, since_seconds, left)
+                return  # the stream ended: the container stopped, or our time is up
+            except _Broken as broken:
+                pause = broken.retry_after or backoff
+                backoff = min(backoff * 2, 2.0)
+                if time.monotonic() + pause >= give_up:
+                    return
+                time.sleep(pause)
+
+    def _follow_once(self, namespace: str, pod: str, container: str, since_seconds: int,
+                     left: float) -> Iterator[str]:
+        query = urlencode({"container": container, "follow": "true", "sinceSeconds": since_seconds})
+        path = resource_path("Pod", namespace, pod) + "/log"
+        give_up = time.monotonic() + left
+        try:
+            response = self._http.request("GET", f"{self.connection.server}{path}?{query}", preload_content=False,
+                                          timeout=urllib3.Timeout(connect=min(3.0, left), read=left))
+        except urllib3.exceptions.HTTPError as error:
+            if self._transient(error):
+                raise _Broken(self._unreachable(error)) from None
+            raise self._unreachable(error) from None
+        try:
+            if _api_server_busy(response):
+                raise _Broken(self._unavailable(response, "GET", path), _retry_after(response, None))
+            if response.status >= 300:
+                self._decode(response.status, response.read(), "GET", f"pods/{pod}/log")
+            buffer = b""
+            for chunk in response.stream(1024):
+                buffer += chunk
+                *lines, buffer = buffer.split(b"\n")
+                yield from (line.decode(errors="replace") for line in lines)
+                if time.monotonic() > give_up:
+                    return
+        except urllib3.exceptions.ReadTimeoutError:
+            return  # nothing more within our time
+        except urllib3.exceptions.ProtocolError as error:
+            raise _Broken(self._unreachable(error)) from None
+        finally:
+            response.release_conn()
+
     def watch(self, kind: str, namespace: str | None, resource_version: str,
               timeout: float, **query) -> Iterator[tuple[str, dict]]:
         """(event type, object) pairs after `resource_version`, for at most `timeout` seconds;
@@ -322,6 +402,42 @@ class Cluster:
             raise _Broken(self._unreachable(error)) from None
         finally:
             response.release_conn()
+
+
+class Answer:
+    """What came back to a raw request: status, content type and body (bytes)."""
+
+    def __init__(self, status: int, content_type: str, body: bytes):
+        self.status, self.content_type, self.body = status, content_type, body
+
+    @property
+    def text(self) -> str:
+        return self.body.decode(errors="replace")
+
+    def __repr__(self) -> str:
+        return f"Answer({self.status}, {self.content_type!r}, {self.body[:40]!r})"
+
+
+def proxy_path(namespace: str, pod: str, port: int | str, path: str) -> str:
+    return f"{resource_path('Pod', namespace, pod)}:{port}/proxy/{path.lstrip('/')}"
+
+
+def status_message(body: bytes) -> str | None:
+    """The message of the API server's own Status document, or None if `body` is not one."""
+    try:
+        document = json.loads(body)
+    except ValueError:
+        return None
+    if isinstance(document, dict) and document.get("kind") == "Status":
+        return str(document.get("message") or document.get("reason") or "")
+    return None
+
+
+def _api_server_busy(response) -> bool:
+    """The API server's own "not now" (429, or 503 while shutting down): a Status document with a
+    Retry-After, not the answer of a pod behind the proxy."""
+    return (response.status in BUSY and "Retry-After" in response.headers
+            and status_message(response.data) is not None)
 
 
 class _Broken(Exception):

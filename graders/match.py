@@ -1,6 +1,7 @@
 """The equivalences of the lab contracts (shared LABS.md, "Rules shared by every lab"):
 images by repository, quantities as numbers, probe ports by number or name, containers by name
-(native sidecars included), the effective security context. Pure functions on plain dicts."""
+(native sidecars included), the effective security context. Pure functions on plain dicts.
+What a command line writes is read in graders.shell_writes."""
 from __future__ import annotations
 
 import re

@@ -18,6 +18,21 @@ def _show(value) -> str:
     return str(value)
 
 
+def _show_lines(value) -> list[str]:
+    """A value as lines of text: a dict one key per line, a list under its key one item per
+    line (a container's last log lines read as a log)."""
+    if not isinstance(value, dict):
+        return [_show(value)]
+    lines = []
+    for key, item in value.items():
+        if isinstance(item, list):
+            lines.append(f"{key}:")
+            lines.extend(f"  | {entry}" for entry in item)
+        else:
+            lines.append(f"{key}: {_show(item)}")
+    return lines
+
+
 def _points(value: float) -> str:
     return f"{value:g}"
 
@@ -59,10 +74,12 @@ def render_text(report: LabReport, *, color: bool = False) -> str:
             if check.expected is not None:
                 lines.append(f"        expected: {_show(check.expected)}")
             if check.actual is not None:
-                lines.append(f"        actual:   {_show(check.actual)}")
+                first, *rest = _show_lines(check.actual)
+                lines.append(f"        actual:   {first}")
+                lines.extend(f"                  {line}" for line in rest)
             if check.hint:
                 lines.append(f"        hint:     {check.hint}")
-        elif check.status is not Status.PASSED and summary:
+        elif (check.status is not Status.PASSED or check.from_manifest) and summary:
             lines.append(f"        {summary}")
     lines.append("")
     counts = ", ".join(f"{report.count(s)} {s.value}" for s in Status if report.count(s))
@@ -91,10 +108,14 @@ def render_html(report: LabReport) -> str:
             for label, value in (("where", check.where), ("at", check.path), ("found", check.message),
                                  ("expected", check.expected), ("actual", check.actual),
                                  ("hint", check.hint)):
-                if value not in (None, ""):
+                if isinstance(value, dict):
+                    details.append(f"<div><b>{label}:</b><pre>{e(chr(10).join(_show_lines(value)))}</pre></div>")
+                elif value not in (None, ""):
                     details.append(f"<div><b>{label}:</b> <code>{e(_show(value))}</code></div>"
                                    if label in ("at", "expected", "actual") else
                                    f"<div><b>{label}:</b> {e(_show(value))}</div>")
+        elif check.from_manifest:
+            details.append(f"<div>{e(check.message)}</div>")
         rows.append(
             f'<tr><td style="{LEFT};color:{colour};font-weight:bold">{check.status.word}</td>'
             f'<td style="{LEFT}"><code>{e(check.id)}</code></td>'

@@ -64,6 +64,8 @@ class CheckResult:
     expected: object = None
     actual: object = None
     hint: str = ""
+    # A behaviour check where the cluster runs no containers: judged from the manifest instead.
+    from_manifest: bool = False
 
     def to_dict(self) -> dict:
         data = asdict(self)

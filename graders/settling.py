@@ -3,7 +3,8 @@ can be Running and Ready for a moment and then crash (mariadb without a root pas
 about a second after it starts), and a pod whose liveness probe fails stays Ready until the
 probe's patience runs out. So a state check passes only once the pod has held it: every
 container running for HELD_SECONDS, and, where liveness probes are declared, for their whole
-failure window. The simulated cluster reaches its states at once and keeps them: no hold there."""
+failure window and the restart it would end in. The simulated cluster reaches its states at
+once and keeps them: no hold there."""
 from __future__ import annotations
 
 import time
@@ -15,6 +16,9 @@ from graders import match
 # that fails on a missing file or port: a few seconds), short enough for a batch to grade in
 # a minute.
 HELD_SECONDS = 8.0
+# From a liveness probe's last failure to the restart showing in the pod's status: the kubelet
+# stops the container (nginx ends at once on SIGTERM) and its next status sync reports it.
+RESTART_SECONDS = 5.0
 
 
 def liveness_window(container: dict) -> float:
@@ -26,31 +30,48 @@ def liveness_window(container: dict) -> float:
             + probe.get("periodSeconds", 10) * probe.get("failureThreshold", 3))
 
 
-def hold_seconds(pod: dict) -> float:
-    return max([HELD_SECONDS, *(liveness_window(c) for c in match.dig(pod, "spec", "containers", default=[]))])
+def _time(stamp: str | None) -> float | None:
+    return datetime.fromisoformat(stamp.replace("Z", "+00:00")).timestamp() if stamp else None
 
 
-def _started(status: dict) -> float | None:
-    started = match.dig(status, "state", "running", "startedAt")
-    if not started:
-        return None
-    return datetime.fromisoformat(started.replace("Z", "+00:00")).timestamp()
-
-
-def running_for(pod: dict, now: float | None = None) -> float | None:
-    """Seconds since the most recent start of any of its containers; None if one is not running."""
-    starts = [_started(s) for s in match.dig(pod, "status", "containerStatuses", default=[])]
+def last_start(pod: dict) -> float | None:
+    """When the most recently started of its containers started; None if one is not running."""
+    starts = [_time(match.dig(s, "state", "running", "startedAt"))
+              for s in match.dig(pod, "status", "containerStatuses", default=[])]
     if not starts or None in starts:
         return None
-    return (now or time.time()) - max(starts)
+    return max(starts)
+
+
+def liveness_since(pod: dict, started: float) -> float:
+    """When liveness probing began, at the latest: at the start, or, behind a startup probe
+    (liveness waits for it to succeed, which comes before Ready), when the pod became Ready."""
+    containers = match.dig(pod, "spec", "containers", default=[])
+    ready = match.condition(pod, "Ready") or {}
+    if any(c.get("startupProbe") for c in containers) and ready.get("status") == "True":
+        return max(started, _time(ready.get("lastTransitionTime")) or started)
+    return started
 
 
 def hold_remaining(pod: dict, now: float | None = None) -> float:
-    """Seconds until the pod's running state has held long enough (0 when it has)."""
-    ran = running_for(pod, now)
-    if ran is None:
+    """Seconds until the pod's running state has held long enough (0 when it has, or when it
+    is not running: there is nothing to hold)."""
+    started = last_start(pod)
+    if started is None:
         return 0.0
-    return max(0.0, hold_seconds(pod) - ran)
+    now = now or time.time()
+    left = HELD_SECONDS - (now - started)
+    window = max([liveness_window(c) for c in match.dig(pod, "spec", "containers", default=[])], default=0)
+    if window:
+        left = max(left, window + RESTART_SECONDS - (now - liveness_since(pod, started)))
+    return max(0.0, left)
+
+
+def hold_reason(pod: dict) -> str:
+    """Why the pod is held, for a report."""
+    if any(liveness_window(c) for c in match.dig(pod, "spec", "containers", default=[])):
+        return "its liveness probes' failure window, and the restart it would end in"
+    return f"{HELD_SECONDS:.0f}s running: a container can crash right after it starts"
 
 
 def next_recheck(pods: list[dict], now: float | None = None) -> float | None:

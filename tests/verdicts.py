@@ -1,4 +1,5 @@
 """The one assertion shared by cluster and unit tests: a report matches a case."""
+from graders import labs
 from graders.results import LabReport, Status
 from tests.cases import Case
 
@@ -15,3 +16,8 @@ def assert_verdict(report: LabReport, case: Case) -> None:
     assert all(status in (Status.PASSED, Status.BLOCKED) for status in others), str(report)
     if not fails:
         assert report.score == report.max_score, str(report)
+    behaviour = {check.id for check in labs.get(report.lab).checks if check.behaviour}
+    for check in report.checks:  # judged from the manifest exactly where no container runs, and said so
+        from_manifest = report.simulated and check.id in behaviour and check.status is Status.PASSED
+        assert check.from_manifest == from_manifest, str(report)
+        assert ("judged from the manifest" in check.message) == from_manifest, str(report)

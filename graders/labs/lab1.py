@@ -1,5 +1,6 @@
 """Lab 1 - Your first pod: the manifest, labels, ports. Contract: shared LABS.md, lab1."""
-from graders.checks import Lab, container, container_exists, declares_port, exists, has_label, names, ready, runs_image
+from graders.checks import (Lab, answers, container, container_exists, declares_port, exists, has_label, html_page,
+                            names, ready, runs_image)
 from graders.results import Outcome
 
 lab = Lab("lab1", "Your first pod", objects="Pod webserver",
@@ -51,3 +52,11 @@ def port(s):
            hint="kubectl describe pod webserver -n lab1 shows why it is not; check its events.")
 def running(s):
     return ready(s, POD)
+
+
+@lab.check("serves-page", "GET / on port 80 answers 200 with an HTML page", behaviour=True,
+           requires=("image", "port", "running"),
+           hint="Ask it yourself: kubectl get --raw /api/v1/namespaces/lab1/pods/webserver:80/proxy/ "
+                "(or kubectl port-forward pod/webserver -n lab1 8080:80, then open localhost:8080).")
+def serves_page(s):
+    return answers(s, POD, 80, "/", wanted="HTTP 200 with an HTML page", problem=html_page)

@@ -2,7 +2,7 @@
 Contract: shared LABS.md, lab2."""
 from graders import match
 from graders.checks import (Lab, all_of, container, container_exists, declares_port, emptydir_volumes,
-                            exists, mount_of, ready, runs_image)
+                            exists, mount_of, ready, request_shows_in_log, runs_image)
 from graders.results import Outcome, Status
 from graders.snapshot import Blocked
 
@@ -10,6 +10,7 @@ lab = Lab("lab2", "A logging sidecar", objects="Pod web-logger (containers web a
           kinds=("Pod",))
 POD = "web-logger"
 LOG_DIR = "/var/log/nginx"
+LOG_PATIENCE = 10  # seconds for a request to show in logger's log (LABS.md)
 
 
 @lab.check("pod-exists", "Pod web-logger exists",
@@ -82,3 +83,12 @@ def logger_reads_log(s):
            hint="kubectl describe pod web-logger -n lab2 shows which container is not ready and why.")
 def all_ready(s):
     return ready(s, POD, containers=["web", "logger"])
+
+
+@lab.check("logger-sees-requests", "A request to web shows in logger's log within 10 s", behaviour=True,
+           requires=("logger-reads-log", "all-ready"),
+           hint="Request the page (kubectl get --raw /api/v1/namespaces/lab2/pods/web-logger:80/proxy/) "
+                "and watch kubectl logs web-logger -c logger -n lab2: logger must follow the very file "
+                "nginx writes (tail -F), and print what it reads.")
+def logger_sees_requests(s):
+    return request_shows_in_log(s, POD, 80, "logger", LOG_PATIENCE)

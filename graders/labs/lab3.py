@@ -1,7 +1,8 @@
 """Lab 3 - Init containers: `prepare` runs to completion and seeds the page that `web` serves.
 Contract: shared LABS.md, lab3."""
 from graders import match
-from graders.checks import (Lab, all_of, container, emptydir_volumes, exists, mount_of, ready,
+from graders.shell_writes import Writes, file_name, lies_under, may_be_named, normal_path, resolved, written_files
+from graders.checks import (Lab, answers, container, emptydir_volumes, exists, mount_of, ready,
                             runs_image)
 from graders.results import Outcome, Status
 from graders.snapshot import Blocked
@@ -10,6 +11,7 @@ lab = Lab("lab3", "Init containers", objects="Pod init-demo (init container prep
           kinds=("Pod",))
 POD = "init-demo"
 HTML_DIR = "/usr/share/nginx/html"
+PAGE = "index.html"
 
 
 @lab.check("pod-exists", "Pod init-demo exists",
@@ -53,22 +55,47 @@ def seeded_volumes(s) -> list[str]:
     return [name for name in emptydir_volumes(prepare.pod) if mount_of(prepare, name)]
 
 
-@lab.check("init-writes-page", "prepare mounts an emptyDir volume and writes index.html",
-           hint="Mount an emptyDir in prepare and write the page in its command, e.g. "
-                "echo hello > /work/index.html.")
+@lab.check("init-writes-page", "prepare mounts an emptyDir volume and writes index.html under its mount path",
+           hint="Mount an emptyDir in prepare and write a file named index.html under that mountPath, e.g. "
+                "with the volume at /work: echo hello > /work/index.html. A file in /tmp, or with "
+                "another name, is not the page web serves.")
 def init_writes_page(s):
     prepare = prepare_ref(s)
     volumes = seeded_volumes(s)
-    line = match.command_line(prepare.container)
-    return all_of(
-        Outcome.passed() if volumes else Outcome.failed(
+    if not volumes:
+        return Outcome.failed(
             "prepare mounts no emptyDir volume", where=prepare.where, path=prepare.path("volumeMounts"),
             expected="a mount of an emptyDir volume",
-            actual=[m.get("name") for m in match.mounts(prepare.container)] or "no volumeMounts"),
-        Outcome.passed() if "index.html" in line else Outcome.failed(
-            "prepare's command does not mention index.html", where=prepare.where,
-            path=prepare.path("command"), expected="a command that writes index.html",
-            actual=line or "no command or args"))
+            actual=[m.get("name") for m in match.mounts(prepare.container)] or "no volumeMounts")
+    return writes_page(prepare, [normal_path(mount_of(prepare, name)["mountPath"]) for name in volumes])
+
+
+def writes_page(prepare, mount_paths: list[str]) -> Outcome:
+    """prepare's command and args write index.html under one of `mount_paths`, as far as the
+    command line shows; a target it cannot resolve, or a command it cannot follow that names
+    index.html, is given the benefit of the doubt."""
+    line = match.command_line(prepare.container)
+    writes = written_files(prepare.container) or Writes(files=(), unseen=(line,))  # unreadable line
+    files = writes.files
+    into_volume = [f for f in files if resolved(f) and file_name(f) == PAGE
+                   and any(lies_under(f, m) for m in mount_paths)]
+    doubtful = [f for f in files if not resolved(f) and may_be_named(f, PAGE)]
+    if into_volume or doubtful or any(PAGE in command for command in writes.unseen):
+        return Outcome.passed()
+    where, path = prepare.where, prepare.path("args" if prepare.container.get("args") else "command")
+    under = " or ".join(mount_paths)
+    pages = [f for f in files if file_name(f) == PAGE]
+    if pages:
+        return Outcome.failed(f"prepare writes index.html outside its volume, at {', '.join(pages)}",
+                              where=where, path=path, expected=f"index.html under {under}", actual=pages)
+    if files:
+        return Outcome.failed(f"prepare writes {', '.join(files)}, not a file named index.html",
+                              where=where, path=path, expected=f"a file named index.html under {under}",
+                              actual=list(files))
+    argv = (prepare.container.get("command") or []) + (prepare.container.get("args") or [])
+    return Outcome.failed("prepare's command writes no file", where=where, path=path,
+                          expected=f"a command that writes index.html under {under}",
+                          actual=argv or "no command or args")  # as a list: sh -c runs one word
 
 
 @lab.check("web-serves-volume", "web runs nginx and mounts prepare's volume at /usr/share/nginx/html",
@@ -115,3 +142,22 @@ def init_completed(s):
                 "prepare has not completed).")
 def web_ready(s):
     return ready(s, POD, containers=["web"])
+
+
+def prepared_page(answer) -> str | None:
+    """A `problem` for web's answer: 200 with a page that is not nginx's own welcome page."""
+    if answer.status == 403:
+        return "answered 403: nginx found no index.html in /usr/share/nginx/html"
+    if answer.status != 200:
+        return f"answered {answer.status}"
+    if "Welcome to nginx!" in answer.text:
+        return "answered nginx's default welcome page, not the page prepare wrote"
+    return None
+
+
+@lab.check("serves-prepared-page", "web serves the page prepare wrote", behaviour=True,
+           requires=("init-writes-page", "web-serves-volume", "init-completed", "web-ready"),
+           hint="Ask it yourself: kubectl get --raw /api/v1/namespaces/lab3/pods/init-demo:80/proxy/ . "
+                "prepare must write index.html into the volume, at the path where prepare mounts it.")
+def serves_prepared_page(s):
+    return answers(s, POD, 80, "/", wanted="HTTP 200 with the page prepare wrote", problem=prepared_page)

@@ -1,7 +1,7 @@
 """Lab 4 - Probes: readiness gates traffic, liveness restarts a hung server, startup protects a
 slow start. Contract: shared LABS.md, lab4."""
 from graders import match
-from graders.checks import Lab, all_of, container, ready, restarts, runs_image
+from graders.checks import Lab, all_of, answers, container, ready, restarts, runs_image, status_in
 from graders.results import Outcome, Status
 from graders.snapshot import Blocked
 
@@ -109,3 +109,20 @@ def startup_probe(s):
            requires=("readiness-probe", "liveness-probe"))
 def ready_no_restarts(s):
     return all_of(ready(s, POD, containers=["web"]), restarts(s, POD, "web", at_most=0))
+
+
+@lab.check("probe-paths-answer", "Every httpGet probe of web answers 200-399", behaviour=True,
+           requires=("readiness-probe", "liveness-probe", "ready-no-restarts"),
+           hint="Ask the path yourself: kubectl get --raw /api/v1/namespaces/lab4/pods/probed:80/proxy/PATH "
+                "(nginx answers 404 for a file it does not have).")
+def probe_paths_answer(s):
+    ref = web(s)
+    asked = []
+    for kind in ("readinessProbe", "livenessProbe", "startupProbe"):
+        http = (ref.container.get(kind) or {}).get("httpGet")
+        if not http:
+            continue
+        port = match.resolve_port(ref.container, http.get("port"))
+        asked.append(answers(s, POD, port, str(http.get("path", "/")),
+                             wanted=f"the {kind}'s path answering 200-399", problem=status_in(200, 399)))
+    return all_of(*asked)

@@ -48,14 +48,14 @@ def test_full_marks_exit_0_after_waiting_for_the_pod(namespace):
     kubectl("apply", "-n", namespace, "-f", str(REPO / "solutions/lab3"))
     result = grade("lab3", "-n", namespace, "--wait", "30")
     assert result.returncode == 0, result.stdout + result.stderr
-    assert "score 6/6" in result.stdout
+    assert "score 7/7" in result.stdout
 
 
 def test_people_output_has_words_and_no_colour_when_piped(namespace):
     result = grade("lab1", "-n", namespace)
     assert "\033[" not in result.stdout
     assert "FAIL    pod-exists" in result.stdout and "BLOCKED" in result.stdout
-    assert "hint:" in result.stdout and "score 0/7" in result.stdout
+    assert "hint:" in result.stdout and "score 0/8" in result.stdout
     assert ("simulated cluster" in result.stdout) is simulated() and "self-check" in result.stdout
 
 

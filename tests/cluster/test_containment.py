@@ -78,6 +78,9 @@ def test_the_submitter_may_only_create_the_labs_kinds_in_its_namespace(fenced):
                                   body={**admin.get("Pod", "allowed", namespace), "status": {"phase": "Running"}}),
         lambda: submitter.request("POST", f"/api/v1/namespaces/{namespace}/pods/allowed/exec",
                                   query={"command": "id", "stdout": "1"}),
+        # What behaviour checks read is read by the grader's own identity, never the submitter's.
+        lambda: submitter.proxy_get(namespace, "allowed", 80, "/"),
+        lambda: submitter.log(namespace, "allowed", "c"),
     ]
     for index, attempt in enumerate(denied):
         with pytest.raises(Forbidden) as error:

@@ -64,8 +64,8 @@ def test_the_grading_cell_shows_the_report_and_writes_nothing_to_stderr(autograd
     assert "error" not in kinds and not any(o.get("name") == "stderr" for o in cell["outputs"])
     shown = [o for o in cell["outputs"] if o["output_type"] == "display_data"]
     assert shown and "pods-course-report" in "".join(shown[0]["data"]["text/html"])
-    assert "score 7/7" in "".join(shown[0]["data"]["text/plain"])  # readable without HTML too
-    assert "".join(cell["outputs"][-1]["data"]["text/plain"]) == "7.0"
+    assert "score 8/8" in "".join(shown[0]["data"]["text/plain"])  # readable without HTML too
+    assert "".join(cell["outputs"][-1]["data"]["text/plain"]) == "8.0"
 
 
 def test_feedback_and_export_have_the_scores(batched_cases, autograded):

@@ -54,7 +54,7 @@ def test_html_shows_status_words_and_escapes_values():
     assert "<table>" in html and "FAIL" in html and "PASS" in html
     assert "one-container" in html
     assert "<script" not in html
-    assert render_html(recorded_report("lab1", "solution")).count(">PASS<") == 7
+    assert render_html(recorded_report("lab1", "solution")).count(">PASS<") == 8
 
 
 def test_json_document_matches_the_schema_for_every_recording():

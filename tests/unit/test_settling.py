@@ -9,12 +9,18 @@ def at(seconds_ago: float) -> str:
     return datetime.fromtimestamp(NOW - seconds_ago, timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-def pod(*started_ago: float, liveness: dict | None = None) -> dict:
+def pod(*started_ago: float, liveness: dict | None = None, startup: bool = False,
+        ready_ago: float | None = None) -> dict:
     container = {"name": "web", "image": "nginx"}
     if liveness is not None:
         container["livenessProbe"] = {"httpGet": {"path": "/", "port": 80}, **liveness}
+    if startup:
+        container["startupProbe"] = {"httpGet": {"path": "/", "port": 80}}
+    conditions = [] if ready_ago is None else [{"type": "Ready", "status": "True",
+                                                "lastTransitionTime": at(ready_ago)}]
     return {"spec": {"containers": [container]},
-            "status": {"containerStatuses": [{"name": f"c{i}", "state": {"running": {"startedAt": at(ago)}}}
+            "status": {"conditions": conditions,
+                       "containerStatuses": [{"name": f"c{i}", "state": {"running": {"startedAt": at(ago)}}}
                                              for i, ago in enumerate(started_ago)]}}
 
 
@@ -24,15 +30,25 @@ def test_a_container_holds_for_eight_seconds_by_default():
     assert settling.hold_remaining(pod(30, 2), NOW) == 6  # the most recent start counts
 
 
-def test_a_liveness_probe_holds_for_its_whole_failure_window():
-    assert settling.hold_seconds(pod(0, liveness={})) == 30  # 0 + 10 x 3, the defaults
-    assert settling.hold_seconds(pod(0, liveness={"initialDelaySeconds": 5, "periodSeconds": 2,
-                                                  "failureThreshold": 4})) == 13
-    assert settling.hold_seconds(pod(0, liveness={"periodSeconds": 1, "failureThreshold": 1})) == 8
+def test_a_liveness_probe_holds_for_its_whole_failure_window_and_the_restart():
+    restart = settling.RESTART_SECONDS
+    assert settling.hold_remaining(pod(0, liveness={}), NOW) == 30 + restart  # 0 + 10 x 3, the defaults
+    assert settling.hold_remaining(pod(3, liveness={"initialDelaySeconds": 5, "periodSeconds": 2,
+                                                    "failureThreshold": 4}), NOW) == 10 + restart
+    assert settling.hold_remaining(pod(0, liveness={"periodSeconds": 1, "failureThreshold": 1}), NOW) == 8
+    assert settling.hold_remaining(pod(60, liveness={}), NOW) == 0
+
+
+def test_behind_a_startup_probe_the_liveness_window_counts_from_ready():
+    # Liveness probing waits for the startup probe, which succeeds before the pod is Ready.
+    restart = settling.RESTART_SECONDS
+    assert settling.hold_remaining(pod(20, liveness={}, startup=True, ready_ago=12), NOW) == 18 + restart
+    assert settling.hold_remaining(pod(20, liveness={}, ready_ago=12), NOW) == 10 + restart  # no startup probe
+    assert settling.hold_remaining(pod(20, liveness={}, startup=True), NOW) == 10 + restart  # not Ready yet
 
 
 def test_a_pod_not_running_is_not_holding_and_the_next_recheck_is_the_earliest_hold():
     waiting = {"spec": {"containers": []}, "status": {"containerStatuses": [{"state": {"waiting": {}}}]}}
-    assert settling.running_for(waiting, NOW) is None and settling.hold_remaining(waiting, NOW) == 0
+    assert settling.last_start(waiting) is None and settling.hold_remaining(waiting, NOW) == 0
     assert settling.next_recheck([pod(1), pod(5), pod(20), waiting], NOW) == 3
     assert settling.next_recheck([pod(20)], NOW) is None
