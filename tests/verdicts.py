@@ -21,3 +21,5 @@ def assert_verdict(report: LabReport, case: Case) -> None:
         from_manifest = report.simulated and check.id in behaviour and check.status is Status.PASSED
         assert check.from_manifest == from_manifest, str(report)
         assert ("judged from the manifest" in check.message) == from_manifest, str(report)
+        if check.status is Status.FAILED and check.id in behaviour:  # what the pod answered or logged
+            assert check.actual not in (None, ""), str(report)

@@ -1,6 +1,8 @@
 """Reports for people and programs, on a report graded from recorded objects."""
 import io
 import json
+
+import pytest
 from pathlib import Path
 
 import jsonschema
@@ -67,3 +69,17 @@ def test_blocked_checks_say_why():
     report = recorded_report("lab3", "prepare-in-containers")
     blocked = [check for check in report.checks if check.status.value == "blocked"]
     assert blocked and all("init-container" in check.message for check in blocked)
+
+
+@pytest.mark.parametrize("lab, case, check, shown", [
+    ("lab1", "command-sleeps", "serves-page", "HTTP 503 from the API server: error trying to reach service"),
+    ("lab2", "logger-tails-other-file", "logger-sees-requests", "| tail: can't open '/var/log/nginx/access.log.1'"),
+    ("lab3", "prepare-writes-where-nginx-does-not-look", "serves-prepared-page", "HTTP 403: <html>"),
+    ("lab4", "liveness-path-404", "ready-no-restarts", "Liveness probe failed: HTTP probe failed with statuscode: 404"),
+    ("lab7", "nginx-as-user-1000", "running", 'client_temp" failed (30: Read-only file system)'),
+])
+def test_a_failure_shows_what_the_pod_answered_logged_or_the_kubelet_said(lab, case, check, shown):
+    """Recorded on the real node: the report quotes the pod's answer, its log, or the kubelet."""
+    text = render_text(recorded_report(lab, case))
+    block = text[text.index(f"FAIL    {check}"):]
+    assert shown in block[:block.find("hint:")], text
