@@ -42,7 +42,8 @@ def containers(s, pod_name: str):
 
 @lab.check("guaranteed-qos", "Pod guaranteed has QoS class Guaranteed",
            hint="Guaranteed needs, in every container, cpu and memory limits with requests equal "
-                "to them (leave requests out and they default to the limits).")
+                "to them (leave requests out and they default to the limits). A resize cannot "
+                "change a pod's QoS class: delete the pod and apply again.")
 def guaranteed_qos(s):
     return missing(s, "Pod", "guaranteed") or qos(s, "guaranteed", "Guaranteed")
 
@@ -73,14 +74,17 @@ def burstable_limit(s):
 
 
 @lab.check("burstable-qos", "Pod burstable has QoS class Burstable",
-           hint="Burstable: some requests or limits set, but not requests equal to limits everywhere.")
+           hint="Burstable: some requests or limits set, but not requests equal to limits everywhere. "
+                "A resize cannot change a pod's QoS class: delete the pod and apply again.")
 def burstable_qos(s):
     return qos(s, "burstable", "Burstable")
 
 
 @lab.check("hungry-fits", "Pod hungry: every container requests at most 512Mi of memory",
-           hint="No node has 256Gi. Delete the pod and create it again asking for what it needs "
-                "(pods cannot be edited in place): kubectl delete pod hungry -n lab5.")
+           hint="No node has 256Gi: ask for what nginx needs (at most 512Mi). kubectl apply cannot "
+                "change a pod's resources: fix pods.yaml, then delete the pod (kubectl delete pod "
+                "hungry -n lab5) and apply again, or lower the request in place with kubectl patch "
+                "--subresource resize (see the lab's README).")
 def hungry_fits(s):
     return missing(s, "Pod", "hungry") or all_of(*(compare(ref, "requests", "memory", "512Mi", at_most=True)
                     for ref in containers(s, "hungry")))

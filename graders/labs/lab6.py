@@ -67,7 +67,9 @@ def limitrange_defaults(s):
 
 @lab.check("quota-pod", "Pod quota-pod sets its own cpu and memory requests and limits",
            hint="Write requests and limits for cpu and memory in every container yourself; values "
-                "the LimitRange filled in do not count.")
+                "the LimitRange filled in do not count. Then delete the pod and apply again: a "
+                "resize would not erase the LimitRange's note (annotation kubernetes.io/limit-ranger) "
+                "of the values it filled in.")
 def quota_pod(s):
     if absent := missing(s, "Pod", POD):
         return absent
