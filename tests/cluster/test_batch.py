@@ -61,8 +61,8 @@ def test_csv_has_a_row_for_every_student_even_refused(tmp_path):
         table = list(csv.reader(handle))
     assert table[0] == ["student", "lab", "score", "max_score", "status", "reason"]
     rows = {row[0]: row for row in table[1:]}
-    assert rows["good"][:5] == ["good", "lab1", "7", "7", "graded"]
-    assert rows["empty"][:5] == ["empty", "lab1", "0", "7", "rejected"]
+    assert rows["good"][:5] == ["good", "lab1", "8", "8", "graded"]
+    assert rows["empty"][:5] == ["empty", "lab1", "0", "8", "rejected"]
     assert rows["empty"][5].startswith("submission refused: no manifests")
     assert rows["broken"][4] == "rejected" and "names namespace 'kube-system'" in rows["broken"][5]
     assert not any(Cluster.connect().list("Pod", "kube-system", fieldSelector="metadata.name=webserver")["items"])

@@ -31,7 +31,7 @@ def test_empty_namespace_fails_pod_exists_and_blocks_the_rest(namespace):
     statuses = {check["id"]: check["status"] for check in report["checks"]}
     assert statuses.pop("pod-exists") == "failed"
     assert set(statuses.values()) == {"blocked"}
-    assert report["score"] == 0 and report["max_score"] == 7
+    assert report["score"] == 0 and report["max_score"] == 8
 
 
 def test_json_report_follows_the_documented_schema(namespace):

@@ -146,6 +146,6 @@ def test_our_own_permission_error_stops_the_batch_and_resume_finishes_it(tmp_pat
     assert 'User "pods-course-nobody" cannot' in str(stopped.value)
     assert store.rows("lab1") == []
     rows = run(Cluster.connect(), "lab1", submissions, store, concurrency=2, deadline=30)
-    assert [(row.student, row.status, row.score) for row in rows] == [("ana", "graded", 7), ("ben", "graded", 7)]
+    assert [(row.student, row.status, row.score) for row in rows] == [("ana", "graded", 8), ("ben", "graded", 8)]
     assert grading_namespaces(tmp_path / "store.sqlite") == []
     store.close()

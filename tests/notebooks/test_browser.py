@@ -130,9 +130,10 @@ def test_lab_notebook_grading_cell_shows_the_report_table(jupyterlab):
                 headers = [h.strip().lower() for h in table.locator("th").all_inner_texts()]
                 assert headers == ["status", "check", "points", "details"], headers
                 statuses = [s.strip() for s in table.locator("tbody tr td:first-child").all_inner_texts()]
-                # The untouched starter: two checks fail (label, port), the others pass.
-                assert len(statuses) == 7 and set(statuses) == {"PASS", "FAIL"}, statuses
-                assert re.search(r"score 5/7", report.locator("h4").inner_text()), \
+                # The untouched starter: two checks fail (label, port), serves-page waits for port
+                # (blocked), the others pass.
+                assert len(statuses) == 8 and set(statuses) == {"PASS", "FAIL", "BLOCKED"}, statuses
+                assert re.search(r"score 5/8", report.locator("h4").inner_text()), \
                     report.locator("h4").inner_text()
             finally:
                 page.screenshot(path=str(screenshot), full_page=False)
