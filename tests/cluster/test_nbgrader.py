@@ -75,7 +75,7 @@ def test_feedback_and_export_have_the_scores(batched_cases, autograded):
     nbgrader(autograded, "export", "--to", str(autograded / "grades.csv"))
     with (autograded / "grades.csv").open(newline="") as handle:
         exported = {(row["assignment"], row["student_id"]): float(row["raw_score"]) for row in csv.DictReader(handle)}
-    assert exported[("lab3", "solution")] == 6.0
+    assert exported[("lab3", "solution")] == 7.0
     mistake = "web-mounts-usr-share-nginx"
     assert exported[("lab3", mistake)] == batched_cases.rows["lab3"][mistake]["score"]
 
