@@ -1,6 +1,6 @@
-"""nbgrader, as an instructor runs it: the course made by `grade nbgrader-course`, the
-submissions of every case autograded, the scores equal to `grade batch`'s, the gradebook and
-`nbgrader export` holding them."""
+"""nbgrader, as an instructor runs it: the course made by `grade nbgrader-course`, submissions
+of every lab autograded, the scores equal to `grade batch`'s, the gradebook and `nbgrader
+export` holding them."""
 from __future__ import annotations
 
 import csv
@@ -32,9 +32,25 @@ def gradebook_scores(course: Path) -> dict[tuple[str, str], float]:
                 for assignment in gradebook.assignments for sub in assignment.submissions}
 
 
+# nbgrader autogrades one submission after another, each waiting for its pods to settle: per lab,
+# the solution, the untouched starter and the first two other cases (every case is graded by the
+# batch itself, whose scores these must equal), and the lab3 mistake the feedback test reads.
+AUTOGRADED_EXTRA = 2
+FEEDBACK_CASE = "web-mounts-usr-share-nginx"
+
+
+def autograded_students(lab: str, students: list[str]) -> list[str]:
+    others = sorted(s for s in students if s not in ("solution", "starter", FEEDBACK_CASE))
+    chosen = {"solution", "starter", *others[:AUTOGRADED_EXTRA]}
+    if lab == "lab3":
+        chosen.add(FEEDBACK_CASE)
+    return sorted(s for s in students if s in chosen)
+
+
 @pytest.fixture(scope="session")
 def autograded(batched_cases, tmp_path_factory) -> Path:
-    """A course whose every lab was generated, released and autograded on the batch's folders."""
+    """A course whose every lab was generated, released and autograded on some of the batch's
+    folders (autograded_students)."""
     course = tmp_path_factory.mktemp("nbgrader") / "course"
     made = subprocess.run([sys.executable, "-m", "graders.cli", "nbgrader-course", str(course)],
                           capture_output=True, text=True)
@@ -42,7 +58,8 @@ def autograded(batched_cases, tmp_path_factory) -> Path:
     for lab in labs.lab_ids():
         nbgrader(course, "generate_assignment", lab, "--force")
         release = course / "release" / lab / f"{lab}.ipynb"
-        for student in sorted((batched_cases.submissions / lab).iterdir()):
+        folders = {folder.name: folder for folder in (batched_cases.submissions / lab).iterdir()}
+        for student in (folders[name] for name in autograded_students(lab, list(folders))):
             target = course / "submitted" / student.name / lab
             shutil.copytree(student / lab, target)
             shutil.copy2(release, target / release.name)
@@ -53,7 +70,8 @@ def autograded(batched_cases, tmp_path_factory) -> Path:
 def test_autograde_scores_equal_the_batch_scores(batched_cases, autograded):
     scores = gradebook_scores(autograded)
     expected = {(lab, student): row["score"] for lab, rows in batched_cases.rows.items()
-                for student, row in rows.items()}
+                for student, row in rows.items() if student in autograded_students(lab, list(rows))}
+    assert len(expected) >= 4 * len(batched_cases.rows)
     assert scores == expected
 
 
@@ -70,13 +88,13 @@ def test_the_grading_cell_shows_the_report_and_writes_nothing_to_stderr(autograd
 
 def test_feedback_and_export_have_the_scores(batched_cases, autograded):
     nbgrader(autograded, "generate_feedback", "lab3", "--force")
-    feedback = (autograded / "feedback" / "web-mounts-usr-share-nginx" / "lab3" / "lab3.html").read_text()
+    feedback = (autograded / "feedback" / FEEDBACK_CASE / "lab3" / "lab3.html").read_text()
     assert "web-serves-volume" in feedback and "FAIL" in feedback
     nbgrader(autograded, "export", "--to", str(autograded / "grades.csv"))
     with (autograded / "grades.csv").open(newline="") as handle:
         exported = {(row["assignment"], row["student_id"]): float(row["raw_score"]) for row in csv.DictReader(handle)}
     assert exported[("lab3", "solution")] == 7.0
-    mistake = "web-mounts-usr-share-nginx"
+    mistake = FEEDBACK_CASE
     assert exported[("lab3", mistake)] == batched_cases.rows["lab3"][mistake]["score"]
 
 
