@@ -299,18 +299,8 @@ class Cluster:
         """The container's log lines from `since_seconds` ago on, as they are written (as
         `kubectl logs -f` follows them), for at most `timeout` seconds. A stream that breaks is
         opened again within the same time (lines may then come twice)."""
-        give_up = time.monotonic() + timeout
-        backoff = 0.1
-        while (left := give_up - time.monotonic()) > 0:
-            try:
-                yield from self._follow_once(namespace, pod, container, since_seconds, left)
-                return  # the stream ended: the container stopped, or our time is up
-            except _Broken as broken:
-                pause = broken.retry_after or backoff
-                backoff = min(backoff * 2, 2.0)
-                if time.monotonic() + pause >= give_up:
-                    return
-                time.sleep(pause)
+        return self._resumed(lambda left: self._follow_once(namespace, pod, container, since_seconds, left),
+                             timeout, quietly=True)  # a log we could not follow to its end shows what it showed
 
     def _follow_once(self, namespace: str, pod: str, container: str, since_seconds: int,
                      left: float) -> Iterator[str]:
@@ -350,21 +340,37 @@ class Cluster:
         refused, 429, 503) is resumed from the last event seen, within the same `timeout`;
         Unreachable when it cannot be. An ERROR event (410 Gone: too old to resume from) is
         yielded and ends the watch: the caller lists again."""
+        version = resource_version
+
+        def attempt(left: float) -> Iterator[tuple[str, dict]]:
+            nonlocal version
+            for event, obj in self._watch_once(kind, namespace, version, left, query):
+                yield event, obj
+                if event == "ERROR":
+                    return
+                version = (obj.get("metadata") or {}).get("resourceVersion") or version
+
+        return self._resumed(attempt, timeout, quietly=False)
+
+    def _resumed(self, attempt, timeout: float, *, quietly: bool) -> Iterator:
+        """The items of a stream, `attempt(seconds left)`, opened again after a pause when it
+        breaks (_Broken), until it ends (the API server's timeoutSeconds, the log's end) or
+        `timeout` passes; a stream that cannot be resumed in time raises its failure, or with
+        `quietly` just ends."""
         give_up = time.monotonic() + timeout
-        version, backoff = resource_version, 0.1
+        backoff = 0.1
         while (left := give_up - time.monotonic()) > 0:
             try:
-                for event, obj in self._watch_once(kind, namespace, version, left, query):
-                    yield event, obj
-                    if event == "ERROR":
-                        return
-                    version = (obj.get("metadata") or {}).get("resourceVersion") or version
+                for item in attempt(left):
+                    yield item
                     backoff = 0.1
-                return  # ended by the API server at its timeoutSeconds
+                return
             except _Broken as broken:
                 pause = broken.retry_after or backoff
                 backoff = min(backoff * 2, 2.0)
                 if time.monotonic() + pause >= give_up:
+                    if quietly:
+                        return
                     raise broken.failure from None
                 time.sleep(pause)
 
