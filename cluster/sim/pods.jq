@@ -44,5 +44,15 @@ def inits_done: (.status.initContainerStatuses // []) as $statuses
   | all(regular_inits[].name; . as $n | any($statuses[]; .name == $n and .state.terminated.exitCode == 0));
 def initializing: (regular_inits | length > 0) and (inits_done | not);
 
+# The program a container starts: its command, or without one its args (busybox has no
+# entrypoint, so there the args name the program).
+def program: ((.command // []) | if length > 0 then . else null end) // (.args // []) | .[0] // null;
+# The busybox image has only the programs of busybox-programs.txt: a container of it whose program
+# is named bare (looked up on PATH) and is none of them cannot start (RunContainerError, last
+# state StartError, exit code 128). A path (/scripts/run.sh) may come from a volume: not judged.
+def not_found: (.image | repo | IN("busybox", "registry.k8s.io/busybox"))
+  and (program as $p | $p != null and ($p | contains("/") | not) and ($p | IN(@BUSYBOX_PROGRAMS_JQ@) | not));
+def start_fails: any(.spec.containers[]; not_found);
+
 # A special case owns the pod: the plain start (KWOK's own pod-ready stage) must not apply.
-def special: unknown_image or db_crashes or unready;
+def special: unknown_image or db_crashes or unready or start_fails;

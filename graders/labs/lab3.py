@@ -56,9 +56,8 @@ def seeded_volumes(s) -> list[str]:
 
 
 @lab.check("init-writes-page", "prepare mounts an emptyDir volume and writes index.html under its mount path",
-           hint="Mount an emptyDir in prepare and write a file named index.html under that mountPath, e.g. "
-                "with the volume at /work: echo hello > /work/index.html. A file in /tmp, or with "
-                "another name, is not the page web serves.")
+           hint="Mount an emptyDir in prepare and have its shell command write a file named index.html "
+                "under that mountPath. A file in /tmp, or with another name, is not the page web serves.")
 def init_writes_page(s):
     prepare = prepare_ref(s)
     volumes = seeded_volumes(s)

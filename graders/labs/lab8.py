@@ -54,8 +54,8 @@ def web_running(s):
 
 
 @lab.check("db-configured", "Pod mydb sets a root-password option",
-           hint="kubectl logs mydb -n lab8 says what mariadb needs: one of MARIADB_ROOT_PASSWORD, "
-                "MARIADB_ALLOW_EMPTY_ROOT_PASSWORD, MARIADB_RANDOM_ROOT_PASSWORD, ...")
+           hint="kubectl logs mydb -n lab8 --previous shows what mariadb printed before it exited: it "
+                "names the settings it accepts, which are environment variables of the container.")
 def db_configured(s):
     if absent := missing(s, "Pod", "mydb"):
         return absent

@@ -117,6 +117,44 @@ def test_database_that_cannot_start_and_may_not_restart_fails_the_pod(core, name
     assert status_of(later).state.terminated.reason == "Error"
 
 
+def test_busybox_command_that_the_image_lacks_cannot_start(core, namespace):
+    """As under containerd: RunContainerError with the runtime's message, last state StartError
+    128, then CrashLoopBackOff and again; a bare name of one of busybox's programs, a path, or
+    another image still runs."""
+    create(core, namespace, "{kind: Pod, apiVersion: v1, metadata: {name: typo}, spec: {containers: "
+                            "[{name: app, image: 'busybox:1.36', command: [sleeep, '10']}, "
+                            "{name: fine, image: 'busybox:1.36', command: [sleep, '3600']}]}}")
+    failing = watch_until(core.list_namespaced_pod, lambda p: waiting_reason(p) == "RunContainerError",
+                          namespace=namespace, timeout=30, what="RunContainerError")
+    assert 'exec: "sleeep": executable file not found in $PATH' in status_of(failing).state.waiting.message
+    last = status_of(failing).last_state.terminated
+    assert (last.reason, last.exit_code) == ("StartError", 128)
+    assert failing.status.phase == "Running" and not is_ready(failing)
+    assert status_of(failing, "fine").state.running
+    again = watch_until(core.list_namespaced_pod, lambda p: waiting_reason(p) == "RunContainerError"
+                        and status_of(p).restart_count >= 1, namespace=namespace, timeout=30,
+                        what="RunContainerError again after a CrashLoopBackOff")
+    assert status_of(again).last_state.terminated.reason == "StartError"
+    events = core.list_namespaced_event(namespace, field_selector="involvedObject.name=typo,reason=Failed").items
+    assert any("executable file not found" in e.message for e in events)
+
+    create(core, namespace, "{kind: Pod, apiVersion: v1, metadata: {name: fine}, spec: {containers: "
+                            "[{name: a, image: busybox, args: [nc, -z, x, '80']}, "
+                            "{name: b, image: busybox, command: [/scripts/run.sh]}, "
+                            "{name: c, image: nginx, command: [nginx-debug]}]}}")
+    watch_until(core.list_namespaced_pod, lambda p: p.metadata.name == "fine" and is_ready(p),
+                namespace=namespace, timeout=30, what="fine Ready")
+
+
+def test_busybox_command_that_the_image_lacks_fails_a_pod_that_may_not_restart(core, namespace):
+    create(core, namespace, "{kind: Pod, apiVersion: v1, metadata: {name: typo}, spec: {restartPolicy: Never, "
+                            "containers: [{name: app, image: busybox, args: [sleeep, '10']}]}}")
+    failed = watch_until(core.list_namespaced_pod, lambda p: p.status.phase == "Failed", namespace=namespace,
+                         timeout=30, what="phase Failed")
+    ended = status_of(failed).state.terminated
+    assert (ended.reason, ended.exit_code, status_of(failed).restart_count) == ("StartError", 128, 0)
+
+
 def test_readiness_probe_on_an_undeclared_port_keeps_the_pod_unready(core, namespace):
     create(core, namespace, "{kind: Pod, apiVersion: v1, metadata: {name: probed}, spec: {containers: "
                             "[{name: app, image: nginx, ports: [{containerPort: 80}], "
