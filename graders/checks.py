@@ -4,8 +4,8 @@ mistake; they raise Blocked when what they would judge is missing. The helpers b
 questions labs ask, each answering with the field path, expected and actual."""
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 from graders import match, settling
 from graders.cluster import Answer, ClusterError, status_message

@@ -5,7 +5,7 @@ What a command line writes is read in graders.shell_writes."""
 from __future__ import annotations
 
 import re
-from decimal import Decimal, InvalidOperation
+from functools import cache
 
 # --- images -----------------------------------------------------------------------------------
 
@@ -37,19 +37,29 @@ def runs_image(image: str | None, wanted: str) -> bool:
 
 # --- quantities -------------------------------------------------------------------------------
 
-_SUFFIXES = {
-    "n": Decimal("1e-9"), "u": Decimal("1e-6"), "m": Decimal("1e-3"), "": Decimal(1),
-    "k": Decimal(10) ** 3, "M": Decimal(10) ** 6, "G": Decimal(10) ** 9, "T": Decimal(10) ** 12,
-    "P": Decimal(10) ** 15, "E": Decimal(10) ** 18,
-    "Ki": Decimal(2) ** 10, "Mi": Decimal(2) ** 20, "Gi": Decimal(2) ** 30, "Ti": Decimal(2) ** 40,
-    "Pi": Decimal(2) ** 50, "Ei": Decimal(2) ** 60,
-}
+# decimal is imported where quantities are read: only labs that judge resources read them, and
+# a cold `grade` of the others does without it.
+@cache
+def _suffixes() -> dict:
+    from decimal import Decimal
+
+    return {
+        "n": Decimal("1e-9"), "u": Decimal("1e-6"), "m": Decimal("1e-3"), "": Decimal(1),
+        "k": Decimal(10) ** 3, "M": Decimal(10) ** 6, "G": Decimal(10) ** 9, "T": Decimal(10) ** 12,
+        "P": Decimal(10) ** 15, "E": Decimal(10) ** 18,
+        "Ki": Decimal(2) ** 10, "Mi": Decimal(2) ** 20, "Gi": Decimal(2) ** 30, "Ti": Decimal(2) ** 40,
+        "Pi": Decimal(2) ** 50, "Ei": Decimal(2) ** 60,
+    }
+
+
 _QUANTITY = re.compile(r"^([+-]?(?:\d+\.?\d*|\.\d+))(?:([eE][+-]?\d+)|(Ki|Mi|Gi|Ti|Pi|Ei|[numkMGTPE]))?$")
 
 
 def quantity(value) -> Decimal | None:
     """A Kubernetes quantity as an exact number ('250m' -> 0.25, '1Gi' -> 1073741824);
     None when absent or not a quantity."""
+    from decimal import Decimal, InvalidOperation
+
     if value is None or isinstance(value, bool):
         return None
     if isinstance(value, (int, float)):
@@ -60,7 +70,7 @@ def quantity(value) -> Decimal | None:
     number, exponent, suffix = match.groups()
     try:
         result = Decimal(number)
-        return result * (Decimal(10) ** int(exponent[1:]) if exponent else _SUFFIXES[suffix or ""])
+        return result * (Decimal(10) ** int(exponent[1:]) if exponent else _suffixes()[suffix or ""])
     except (InvalidOperation, ValueError):
         return None
 

@@ -2,8 +2,6 @@
 so a check costs a request only for what it looks at, and all checks of one pass agree."""
 from __future__ import annotations
 
-import uuid
-
 from graders.cluster import Answer, ApiError, Cluster, Forbidden
 
 KWOK_ANNOTATION = "kwok.x-k8s.io/node"
@@ -145,6 +143,8 @@ class Snapshot:
     def marker(self) -> str:
         """A token unique to this grading pass, for requests whose trace a check looks for."""
         if self._marker is None:
+            import uuid  # here: most passes need no marker, and a cold `grade` need not import it
+
             self._marker = f"pods-course-{uuid.uuid4().hex[:12]}"
         return self._marker
 

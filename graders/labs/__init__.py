@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import importlib
-import pkgutil
+import os
 import re
 
 from graders.checks import Lab
@@ -16,8 +16,10 @@ class UnknownLab(ValueError):
 
 def lab_ids() -> list[str]:
     """lab1, lab2, ... in order."""
-    found = [m.name for m in pkgutil.iter_modules(__path__) if re.fullmatch(r"lab\d+", m.name)]
-    return sorted(found, key=lambda name: int(name[3:]))
+    # Listed directly: importing pkgutil would cost a cold `grade` more than the listing takes.
+    found = [name[:-3] for folder in __path__ for name in os.listdir(folder)
+             if re.fullmatch(r"lab\d+\.py", name)]
+    return sorted(set(found), key=lambda name: int(name[3:]))
 
 
 def get(name: str) -> Lab:
