@@ -18,7 +18,7 @@ LAB_ARGS ?=
 # The browser test drives Debian's chromium.
 CHROMIUM := /usr/bin/chromium
 
-.PHONY: start test test-sim venv cluster cluster-down cluster-status lab chromium clean
+.PHONY: start test test-sim venv cluster cluster-down cluster-status lab instructor chromium clean
 
 start: cluster lab  ## install, bring the cluster up, open the course in JupyterLab
 
@@ -57,9 +57,21 @@ cluster-down:
 cluster-status:
 	$(BIN)/python cluster/cluster.py status
 
-lab: venv
-	$(BIN)/jupyter lab --no-browser --ip=127.0.0.1 $(ALLOW_ROOT) \
-	    --ServerApp.root_dir=$(CURDIR) --LabApp.default_url=/lab/tree/course $(LAB_ARGS)
+# The learner's JupyterLab: jupyter/ (first on JUPYTER_CONFIG_PATH) opens lesson 00, names the
+# page, and leaves out nbgrader's instructor tools and the Jupyter news pop-up.
+lab: venv  ## the course in JupyterLab (the cluster must be up: make start does both)
+	JUPYTER_CONFIG_PATH=$(CURDIR)/jupyter$${JUPYTER_CONFIG_PATH:+:$$JUPYTER_CONFIG_PATH} \
+	    $(BIN)/jupyter lab --no-browser --ip=127.0.0.1 $(ALLOW_ROOT) \
+	    --ServerApp.root_dir=$(CURDIR) $(LAB_ARGS)
+
+# The instructor's JupyterLab: nbgrader's tools (formgrader, Create Assignment, ...) in an nbgrader
+# course directory, written from the labs when it has none (make instructor NBGRADER_COURSE=DIR).
+# It runs there: formgrader reads nbgrader_config.py from the working directory.
+NBGRADER_COURSE ?= $(HOME)/k8s-course
+instructor: venv  ## JupyterLab with nbgrader's instructor tools, in an nbgrader course directory
+	@test -f $(NBGRADER_COURSE)/nbgrader_config.py || $(BIN)/grade nbgrader-course $(NBGRADER_COURSE)
+	cd $(NBGRADER_COURSE) && $(CURDIR)/$(BIN)/jupyter lab --no-browser --ip=127.0.0.1 $(ALLOW_ROOT) \
+	    --ServerApp.root_dir=. $(LAB_ARGS)
 
 chromium:  ## Debian's chromium for the browser test (installed with apt-get when run as root)
 	@if [ ! -x $(CHROMIUM) ]; then \

@@ -1,7 +1,9 @@
-"""A real browser: the JupyterLab that `make lab` starts, Debian's headless Chromium driven by
-Playwright, lab 1's notebook, its grading cell, and the report table it must show.
+"""A real browser: the JupyterLab that `make lab` starts (with the learner's configuration,
+jupyter/), Debian's headless Chromium driven by Playwright. What a learner sees first: lesson 00,
+the course's name as the page title, no nbgrader instructor tools, no Jupyter news pop-up. Then
+lab 1's notebook, its grading cell, and the report table it must show.
 
-The screenshot is kept in build/test-artifacts/ (printed at the end of the test).
+The screenshots are kept in build/test-artifacts/ (printed at the end of each test).
 """
 from __future__ import annotations
 
@@ -32,13 +34,14 @@ CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic
                   "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 LAB = "lab1"
 NOTEBOOK = REPO / "labs" / LAB / f"{LAB}.ipynb"
-# JupyterLab settings for the test: never save the notebook (it must stay in committed form),
-# fetch no news.
+# JupyterLab settings for the test: never save the notebook (it must stay in committed form).
+# Nothing else: the rest is the learner's configuration that `make lab` brings (jupyter/).
 SETTINGS = {
     "@jupyterlab/docmanager-extension/plugin.jupyterlab-settings": {"autosave": False},
-    "@jupyterlab/apputils-extension/notification.jupyterlab-settings": {
-        "fetchNews": "false", "checkForUpdates": False},
 }
+FIRST_LESSON = "course/00-what-is-a-pod.ipynb"
+TITLE = "Kubernetes pods course"
+NEWS_POPUP = "Would you like to get notified about official Jupyter news?"
 
 pytestmark = [pytest.mark.browser, pytest.mark.cluster]
 
@@ -95,10 +98,56 @@ def jupyterlab(tmp_path):
             server.wait()
 
 
-def test_lab_notebook_grading_cell_shows_the_report_table(jupyterlab):
+def need_chromium() -> None:
     if not CHROMIUM.exists():
         pytest.fail(f"{CHROMIUM} is missing: install Debian's chromium (`make chromium` as root, "
                     "or apt-get install chromium)", pytrace=False)
+
+
+def test_learner_lab_opens_lesson_00_without_news_or_instructor_tools(jupyterlab):
+    need_chromium()
+    from playwright.sync_api import expect, sync_playwright
+
+    base, token = jupyterlab
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    screenshot = ARTIFACTS / "browser-learner-lab.png"
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), headless=True,
+                                             args=CHROMIUM_FLAGS)
+        page = browser.new_page(viewport={"width": 1400, "height": 1000})
+        try:
+            page.goto(f"{base}/?token={token}")  # the server's root sends to the default URL
+            expect(page).to_have_url(re.compile(rf"/lab/tree/{re.escape(FIRST_LESSON)}$"),
+                                     timeout=60_000)
+            notebook = page.locator(".jp-NotebookPanel:not(.lm-mod-hidden)")
+            expect(notebook.locator(".jp-Notebook")).to_be_visible(timeout=60_000)
+            expect(page.locator(".lm-DockPanel-tabBar .lm-mod-current .lm-TabBar-tabLabel")
+                   ).to_have_text(Path(FIRST_LESSON).name)
+            expect(page.locator('.jp-Notebook-ExecutionIndicator[data-status="idle"]')
+                   ).to_have_count(1, timeout=60_000)
+            # JupyterLab shortens the notebook's name: "00-what-is-a… - Kubernetes pods course".
+            expect(page).to_have_title(re.compile(rf"^00-what-is-a\S* - {TITLE}$"))
+            # The news pop-up comes as soon as the layout is restored, before the kernel is idle;
+            # give it a few seconds more before saying it is absent.
+            page.wait_for_timeout(5_000)
+            assert page.get_by_text(NEWS_POPUP).count() == 0, "the Jupyter news pop-up is shown"
+            menus = [m.strip() for m in page.locator(".lm-MenuBar-itemLabel").all_inner_texts()]
+            assert "Run" in menus and "Nbgrader" not in menus, menus
+            sidebar = page.locator(".jp-SideBar.jp-mod-right .lm-TabBar-tab").evaluate_all(
+                "tabs => tabs.map(tab => tab.title)")
+            assert "Property Inspector" in sidebar and not any(
+                "Assignment" in tab for tab in sidebar), sidebar
+            assert notebook.locator(".validate-button").count() == 0, "nbgrader's Validate button"
+            # nbgrader's server side is off too: no formgrader behind the menus.
+            assert page.request.get(f"{base}/formgrader?token={token}").status == 404
+        finally:
+            page.screenshot(path=str(screenshot), full_page=False)
+            browser.close()
+    print(f"screenshot: {screenshot}")
+
+
+def test_lab_notebook_grading_cell_shows_the_report_table(jupyterlab):
+    need_chromium()
     from playwright.sync_api import expect, sync_playwright
 
     base, token = jupyterlab
