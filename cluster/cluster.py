@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import shutil
 import subprocess
 import sys
 import time
@@ -28,7 +27,7 @@ import time
 import kindcluster
 import realnode
 import simulated
-from common import ClusterError, answers, build, kubectl, log, run
+from common import ClusterError, answers, build, go, kubectl, log, run
 
 CONTEXTS = {"kind": kindcluster.CONTEXT, "node": realnode.CONTEXT, "sim": simulated.CONTEXT}
 
@@ -38,12 +37,12 @@ def choose_provider(provider: str) -> str:
         return provider
     if kindcluster.possible():
         return "kind"
-    if not shutil.which("go"):
+    if not go():
         raise ClusterError(
-            "No way to make a cluster here. Install either\n"
-            "  - Docker and kind (https://kind.sigs.k8s.io/) for a cluster with real containers, or\n"
-            "  - Go 1.26+ (https://go.dev/dl/) for the real node (Linux, as root) or the simulated "
-            "cluster (no Docker needed).")
+            "No way to make a cluster here. Either\n"
+            "  - run `make venv`: it installs the project's Go, which builds the real node (Linux, as "
+            "root) or the simulated cluster (no Docker needed), or\n"
+            "  - install Docker and kind (https://kind.sigs.k8s.io/) for a cluster with real containers.")
     reason = realnode.unavailable()
     if reason is None:
         log("auto: no Docker here, so the course runs on a real node on this machine "
@@ -108,9 +107,17 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--provider", choices=["auto", "kind", "node", "sim"], default="auto",
                         help="auto (default) picks kind when Docker and kind work, then the real "
                              "node (Linux, root), else sim")
+    parser.add_argument("--name", help="another simulated cluster beside the course's (with --provider sim): "
+                                        "its context is kwok-NAME")
     args = parser.parse_args(argv)
+    if args.name and (args.provider != "sim" or args.command == "status"):
+        parser.error("--name makes another simulated cluster: use it with up/down --provider sim")
     try:
-        if args.command == "up":
+        if args.name and args.command == "up":
+            simulated.up(build("all"), args.name)
+        elif args.name:
+            simulated.down(args.name)
+        elif args.command == "up":
             up(args.provider)
         elif args.command == "down":
             down(args.provider)

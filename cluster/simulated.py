@@ -52,16 +52,19 @@ def config() -> Path:
     kwok_stages = Path(json.loads(found.stdout)["Dir"]) / "kustomize" / "stage"
     # The images that pull: the same catalog the real node's registry serves.
     images, settings = catalog.repositories(), _listed("db-root-settings.txt")
+    programs = _listed("busybox-programs.txt")
     pod_jq = " ".join(line.strip() for line in (SIM / "pods.jq").read_text().splitlines()
                       if line.strip() and not line.lstrip().startswith("#"))
     pod_jq = (pod_jq.replace("@KNOWN_IMAGES_JQ@", ", ".join(json.dumps(i) for i in images))
-              .replace("@DB_ROOT_SETTINGS_JQ@", ", ".join(json.dumps(v) for v in settings)))
+              .replace("@DB_ROOT_SETTINGS_JQ@", ", ".join(json.dumps(v) for v in settings))
+              .replace("@BUSYBOX_PROGRAMS_JQ@", ", ".join(json.dumps(v) for v in programs)))
     stages = re.sub(r"^( *)@INCLUDE (\S+)@$",  # a shared template, indented where it goes
                     lambda m: textwrap.indent((SIM / m[2]).read_text(), m[1]),
                     (SIM / "stages.yaml").read_text(), flags=re.MULTILINE)
     stages = (stages.replace("@POD_JQ@", pod_jq)
               .replace("@KNOWN_IMAGES@", " ".join(json.dumps(i) for i in images))
-              .replace("@DB_ROOT_SETTINGS@", " ".join(json.dumps(v) for v in settings)))
+              .replace("@DB_ROOT_SETTINGS@", " ".join(json.dumps(v) for v in settings))
+              .replace("@BUSYBOX_PROGRAMS@", " ".join(json.dumps(v) for v in programs)))
     directory.mkdir(parents=True, exist_ok=True)
     shutil.copytree(SIM / "logs", directory / "logs", dirs_exist_ok=True)
     logs = (SIM / "logs.yaml").read_text().replace("@LOGS@", str(directory / "logs"))
@@ -71,23 +74,26 @@ def config() -> Path:
     return target
 
 
-def _create(binaries: dict[str, Path]) -> None:
-    log("creating the simulated cluster")
-    controlplane.create(NAME, binaries, config(), definition_hash())
-    run([kubectl(), "--context", CONTEXT, "apply", "-f", str(HERE / "nodes.yaml")])
+def _create(binaries: dict[str, Path], name: str) -> None:
+    log("creating the simulated cluster" + ("" if name == NAME else f" {name}"))
+    controlplane.create(name, binaries, config(), definition_hash())
+    run([kubectl(), "--context", controlplane.context(name), "apply", "-f", str(HERE / "nodes.yaml")])
 
 
-def up(binaries: dict[str, Path]) -> None:
-    if controlplane.ensure(NAME, definition_hash(), lambda: _create(binaries), "simulated cluster"):
-        log(f"the simulated cluster is already up (context {CONTEXT})")
-    controlplane.settle(NAME)
-    log(f"the simulated cluster is up; kubectl now uses context {CONTEXT}")
+def up(binaries: dict[str, Path], name: str = NAME) -> None:
+    """Bring the simulated cluster up (another one beside it under another `name`: say, to
+    spread a batch over two clusters)."""
+    context = controlplane.context(name)
+    if controlplane.ensure(name, definition_hash(), lambda: _create(binaries, name), "simulated cluster"):
+        log(f"the simulated cluster is already up (context {context})")
+    controlplane.settle(name)
+    log(f"the simulated cluster is up; kubectl now uses context {context}")
 
 
-def down() -> None:
+def down(name: str = NAME) -> None:
     if not controlplane.kwokctl_path().exists():
         log("no simulated cluster (its tools were never built)")
-    elif controlplane.delete(NAME):
+    elif controlplane.delete(name):
         log("the simulated cluster is deleted")
     else:
         log("no simulated cluster to delete")

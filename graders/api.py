@@ -1,6 +1,7 @@
 """The one entry point used by the command line, the notebooks, batch grading and nbgrader."""
 from __future__ import annotations
 
+import dataclasses
 import queue
 import threading
 import time
@@ -38,9 +39,27 @@ def grade(lab: str, namespace: str | None = None, *, wait: float = 0.0, context:
         # A running pod still holding its state changes nothing when its hold ends: look again then.
         holding = None if snapshot.simulated else settling.next_recheck(snapshot.pods_read())
         _wait_for_change(cluster, namespace, version, min(remaining, (holding or remaining) + 0.2))
-    return LabReport(lab=definition.id, title=definition.title, namespace=namespace,
-                     context=cluster.context, checks=results, simulated=snapshot.simulated,
-                     mode=mode, seconds=round(time.monotonic() - started, 3), notes=tuple(notes))
+    report = LabReport(lab=definition.id, title=definition.title, namespace=namespace,
+                       context=cluster.context, checks=results, simulated=snapshot.simulated,
+                       mode=mode, seconds=round(time.monotonic() - started, 3), notes=tuple(notes))
+    # A learner's own grade counts in their progress; a grade the cluster's trouble spoiled does not.
+    return _recorded(report) if mode == "self-check" and not report.could_not_grade else report
+
+
+def _recorded(report: LabReport) -> LabReport:
+    """The report, after adding it to the learner's progress (graders/progress_store.py); if the
+    store cannot be written, the report says so and the grade stands."""
+    import sqlite3
+
+    from graders import progress_store
+
+    try:
+        progress_store.record(report)
+    except (OSError, sqlite3.Error) as error:
+        return dataclasses.replace(report, notes=report.notes + (
+            f"Your progress could not be recorded in {progress_store.store_path()}: {error}. Set COURSE_DATA "
+            "to a folder you can write to.",))
+    return report
 
 
 def _namespace_notes(cluster: Cluster, namespace: str) -> list[str]:

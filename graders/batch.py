@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import csv
 import json
+import queue
 import sys
-import time
-from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
+import threading
 from pathlib import Path
 
 from graders import labs
@@ -51,61 +51,106 @@ def grade_one(cluster: Cluster, lab: str, student: str, folder: Path, run: str, 
         raise BatchStopped(str(error)) from None
     except ClusterError as error:
         return Row(lab, student, "error", None, max_score, f"could not grade: {error}", None)
+    return row_of(lab, student, report)
+
+
+def row_of(lab: str, student: str, report: LabReport) -> Row:
+    """The stored result of a finished report: graded, or an error when the cluster's trouble
+    decided a check."""
     document = report.to_dict()
     if report.could_not_grade:  # never a grade the cluster's trouble decided: retried on --resume
         errors = "; ".join(c.message for c in report.checks if c.status is Status.ERROR)
-        return Row(lab, student, "error", None, max_score, f"could not grade: {errors}", document)
+        return Row(lab, student, "error", None, report.max_score, f"could not grade: {errors}", document)
     return Row(lab, student, "graded", report.score, report.max_score, summary(report), document)
 
 
 class Progress:
-    """A one-line progress bar on a terminal's stderr; silent elsewhere."""
+    """The batch's progress bar on a terminal's stderr (tqdm: done, rate, time left, errors so
+    far); silent elsewhere, so logs and CI output get only the summary."""
 
     def __init__(self, total: int, stream=sys.stderr):
-        self.total, self.done, self.errors = total, 0, 0
-        self.stream = stream
-        self.enabled = stream.isatty()
-        self.started = time.monotonic()
+        self.errors = 0
+        self.bar = None
+        if stream.isatty():
+            from tqdm import tqdm
+
+            self.bar = tqdm(total=total, file=stream, desc="grading", unit=" submissions",
+                            dynamic_ncols=True, postfix={"errors": 0})
 
     def advance(self, row: Row) -> None:
-        self.done += 1
         self.errors += row.status == "error"
-        if self.enabled:
-            width = 30
-            filled = int(width * self.done / max(self.total, 1))
-            self.stream.write(f"\r[{'#' * filled}{'.' * (width - filled)}] {self.done}/{self.total} "
-                              f"graded, {self.errors} errors, {time.monotonic() - self.started:.0f}s ")
-            self.stream.flush()
+        if self.bar is not None:
+            self.bar.set_postfix(errors=self.errors, refresh=False)
+            self.bar.update()
 
     def close(self) -> None:
-        if self.enabled:
-            self.stream.write("\n")
+        if self.bar is not None:
+            self.bar.close()
 
 
-def run(cluster: Cluster, lab: str, directory: Path, store: Store, *, concurrency: int = 16,
-        deadline: float = 60, progress: Progress | None = None) -> list[Row]:
-    """Grade every student of `directory` that has no final row in `store` yet."""
+def run(clusters: Cluster | list[Cluster], lab: str, directory: Path, store: Store, *,
+        concurrency: int = 16, deadline: float = 60, progress: Progress | None = None) -> list[Row]:
+    """Grade every student of `directory` that has no final row in `store` yet, `concurrency`
+    at a time on each of `clusters`. Each cluster takes the next submission whenever one of its
+    workers is free, so a class grades in the time of the largest share. A cluster whose grading
+    failed takes no more while another still grades: its rows stay `error`, for --resume."""
+    clusters = [clusters] if isinstance(clusters, Cluster) else list(clusters)
     run_id = store.run_id()
-    clean(cluster, run_id)  # what a killed run of this batch left behind
+    for cluster in clusters:
+        clean(cluster, run_id)  # what a killed run of this batch left behind
     done = store.finished(lab)
     todo = [(student, folder) for student, folder in discover(directory, lab) if student not in done]
     progress = progress or Progress(len(todo))
-    executor = ThreadPoolExecutor(max_workers=max(1, concurrency))
-    pending = {executor.submit(grade_one, cluster, lab, student, folder, run_id, deadline)
-               for student, folder in todo}
+    work: queue.SimpleQueue = queue.SimpleQueue()
+    for item in todo:
+        work.put(item)
+    results: queue.SimpleQueue = queue.SimpleQueue()  # rows, a worker's exception, None when one ends
+    stop = threading.Event()
+    failing: set[int] = set()  # the clusters whose grading failed (several clusters only)
+    lock = threading.Lock()
+
+    def worker(index: int, cluster: Cluster) -> None:
+        try:
+            while not stop.is_set():
+                with lock:
+                    if index in failing and len(failing) < len(clusters):
+                        return  # the others take the rest
+                try:
+                    student, folder = work.get_nowait()
+                except queue.Empty:
+                    return
+                row = grade_one(cluster, lab, student, folder, run_id, deadline)
+                if row.status == "error" and len(clusters) > 1:
+                    with lock:
+                        failing.add(index)
+                results.put(row)
+        except BaseException as error:  # BatchStopped, or a bug: the batch stops and says so
+            results.put(error)
+        finally:
+            results.put(None)
+
+    workers = [threading.Thread(target=worker, args=(index, cluster), name=f"grade-{index}-{n}")
+               for index, cluster in enumerate(clusters) for n in range(max(1, min(concurrency, len(todo))))]
+    for thread in workers:
+        thread.start()
     try:
-        while pending:
-            finished, pending = wait(pending, return_when=FIRST_COMPLETED)
-            for future in finished:
-                row = future.result()  # BatchStopped propagates
-                store.save(row)
-                progress.advance(row)
+        running = len(workers)
+        while running:
+            result = results.get()
+            if result is None:
+                running -= 1
+            elif isinstance(result, BaseException):
+                raise result
+            else:
+                store.save(result)
+                progress.advance(result)
     finally:
-        for future in pending:
-            future.cancel()
-        executor.shutdown(wait=True)  # running replays delete their namespaces
+        stop.set()
+        for thread in workers:
+            thread.join()  # running replays delete their namespaces
         progress.close()
-        clean(cluster, run_id)
+        for cluster in clusters:
+            clean(cluster, run_id)
     return store.rows(lab)
 
 

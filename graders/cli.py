@@ -20,23 +20,49 @@ examples:
   grade lab4 --namespace mine     grade another namespace
   grade lab2 --json               a machine-readable report (schema in the README)
   grade reset lab5                delete and recreate namespace lab5 (asks first)
+  grade progress                  every lab: state, last score, what to do next
   grade batch lab3 submitted/ --csv grades.csv
                                   grade a class: each submission in a namespace of its own
   grade batch lab3 submitted/ --resume
                                   finish a batch that was interrupted
+  grade report grade-batch-lab3.sqlite --html lab3.html --csv lab3-checks.csv
+                                  a class report: scores, each check's failures, who could not be graded
   grade clean                     delete grading namespaces a killed batch left behind
   grade nbgrader-course course/   write an nbgrader course directory from the labs
 """
 
 
+class _Formatter(argparse.RawDescriptionHelpFormatter):
+    """argparse's layout at the terminal's width, found here: argparse would import shutil (and
+    the compression modules shutil imports) to find it, which costs a cold `grade` more than
+    parsing its arguments does."""
+
+    def __init__(self, prog: str):
+        super().__init__(prog, width=_columns() - 2)  # argparse keeps 2 columns free
+
+
+def _columns() -> int:
+    """The terminal's width as shutil.get_terminal_size finds it: $COLUMNS, else the terminal's, else 80."""
+    try:
+        return int(os.environ["COLUMNS"])
+    except (KeyError, ValueError):
+        pass
+    try:
+        return os.get_terminal_size(sys.__stdout__.fileno()).columns or 80
+    except (AttributeError, ValueError, OSError):
+        return 80
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
-        prog="grade", formatter_class=argparse.RawDescriptionHelpFormatter,
+        prog="grade", formatter_class=_Formatter,
         description="Grade a lab of the Kubernetes pods course on your cluster's live objects.",
         usage="grade LAB [--namespace NS] [--wait SECONDS] [--json] [--context NAME]\n"
               "       grade list\n       grade reset LAB [--yes]\n"
               "       grade batch LAB DIR [--concurrency N] [--deadline S] [--csv F] [--json F] "
               "[--gradebook DB] [--store F] [--resume]\n"
+              "       grade report [STORE ...] [--gradebook DB] [--lab LAB] [--html F] [--csv F]\n"
+              "       grade progress [--live] [--reset]\n"
               "       grade clean\n       grade nbgrader-course DIR",
         epilog=EXAMPLES)
     parser.add_argument("lab", help="the lab to grade (lab1 ... lab8), or list / reset")
@@ -54,10 +80,14 @@ def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     if argv and argv[0] == "batch":
         return batch(_batch_parser().parse_args(argv[1:]))
+    if argv and argv[0] == "report":
+        return class_report(_report_parser().parse_args(argv[1:]))
     if argv and argv[0] == "clean":
         return clean(_clean_parser().parse_args(argv[1:]))
     if argv and argv[0] == "nbgrader-course":
         return nbgrader_course(_course_parser().parse_args(argv[1:]))
+    if argv and argv[0] == "progress":
+        return show_progress(_progress_parser().parse_args(argv[1:]))
     parser = _parser()
     args = parser.parse_args(argv)
     if args.wait < 0:
@@ -147,6 +177,52 @@ def _lab_folder(lab: str) -> str:
     return relative if relative == "." else relative + "/"
 
 
+def _progress_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="grade progress",
+        description="Your progress on this machine: every lab with its state (not started, in progress, "
+                    "passed), its last score, when it was last graded, and the next thing to do. Every "
+                    "`grade labN` is recorded locally (never sent anywhere).")
+    parser.add_argument("--live", action="store_true",
+                        help="grade every lab whose namespace exists now, then show the progress")
+    parser.add_argument("--reset", action="store_true", help="forget every recorded grade (asks first; --yes)")
+    parser.add_argument("-y", "--yes", action="store_true", help="reset without asking")
+    parser.add_argument("--context", help="kubeconfig context for --live (default: the current one)")
+    return parser
+
+
+def show_progress(args) -> int:
+    import sqlite3
+
+    from graders import progress_store
+    from graders.cluster import ClusterError
+
+    path = progress_store.store_path()
+    if args.reset:
+        if not args.yes:
+            if not sys.stdin.isatty():
+                print("grade progress: --reset forgets every recorded grade; add --yes to do it without "
+                      "a terminal.", file=sys.stderr)
+                return EXIT_USAGE
+            if input(f"Forget every recorded grade ({path})? [y/N] ").strip().lower() not in ("y", "yes"):
+                print("Nothing was changed.")
+                return EXIT_PASSED
+        print("Your progress was reset." if progress_store.reset(path) else "There was no progress to reset.")
+        return EXIT_PASSED
+    try:
+        if args.live:
+            graded = progress_store.grade_live(args.context)
+            print(f"Graded now: {', '.join(graded) or 'nothing (no lab namespace exists yet)'}.\n")
+        print(progress_store.read(path).to_text())
+    except ClusterError as error:
+        print(f"grade progress: could not grade: {error}", file=sys.stderr)
+        return EXIT_CANNOT_GRADE
+    except (OSError, sqlite3.Error) as error:
+        print(f"grade progress: cannot read {path}: {error}", file=sys.stderr)
+        return EXIT_USAGE
+    return EXIT_PASSED
+
+
 def _batch_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="grade batch", formatter_class=argparse.RawDescriptionHelpFormatter,
@@ -156,12 +232,14 @@ def _batch_parser() -> argparse.ArgumentParser:
                     "are stored as each submission finishes; --resume finishes an interrupted batch.",
         epilog="examples:\n  grade batch lab3 course/submitted --csv lab3.csv\n"
                "  grade batch lab3 course/submitted --gradebook course/gradebook.db\n"
-               "  grade batch lab3 course/submitted --resume --csv lab3.csv")
+               "  grade batch lab3 course/submitted --resume --csv lab3.csv\n"
+               "  grade batch lab3 course/submitted --context cluster-a --context cluster-b")
     parser.add_argument("lab")
     parser.add_argument("directory", type=Path)
     # Most of a submission's time is waiting for its pods (a running state must hold for
     # seconds where containers run: graders/settling.py), not work: 16 keep two cores busy.
-    parser.add_argument("--concurrency", type=int, default=16, help="submissions graded at once (default 16)")
+    parser.add_argument("--concurrency", type=int, default=16,
+                        help="submissions graded at once on each cluster (default 16)")
     parser.add_argument("--deadline", type=float, default=60, metavar="SECONDS",
                         help="how long a submission's pods may take to settle (default 60)")
     parser.add_argument("--store", type=Path, help="results database (default grade-batch-LAB.sqlite here)")
@@ -169,7 +247,9 @@ def _batch_parser() -> argparse.ArgumentParser:
     parser.add_argument("--csv", type=Path, help="write student, lab, score, max_score, status, reason")
     parser.add_argument("--json", type=Path, help="write every result with its per-check report")
     parser.add_argument("--gradebook", type=Path, help="nbgrader gradebook.db to record the scores in")
-    parser.add_argument("--context", help="kubeconfig context (default: the current one)")
+    parser.add_argument("--context", action="append", metavar="NAME",
+                        help="kubeconfig context (default: the current one); repeat it to spread the "
+                             "batch over several clusters, each grading --concurrency at a time")
     return parser
 
 
@@ -197,7 +277,8 @@ def batch(args) -> int:
               f"to finish that batch, or move the file away to start again.", file=sys.stderr)
         return EXIT_USAGE
     try:
-        rows = batching.run(Cluster.connect(args.context), args.lab, args.directory, store,
+        clusters = [Cluster.connect(context) for context in dict.fromkeys(args.context or [None])]
+        rows = batching.run(clusters, args.lab, args.directory, store,
                             concurrency=args.concurrency, deadline=args.deadline)
     except KeyboardInterrupt:
         print(f"\ngrade batch: interrupted; the finished results are in {path}. Run the same command "
@@ -228,6 +309,87 @@ def batch(args) -> int:
         score = "-" if row.score is None else f"{row.score:g}"
         print(f"  {row.student:20} {score:>4}/{row.max_score:g}  {row.status:8} {row.reason}")
     return EXIT_FAILED if counts["error"] else EXIT_PASSED
+
+
+def _report_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="grade report", formatter_class=argparse.RawDescriptionHelpFormatter,
+        description="A class report from the results of `grade batch` (its stores: every check of every "
+                    "student) and from an nbgrader gradebook (one score per student and lab): the scores "
+                    "of each lab, for each check the share of the class that failed it and the most common "
+                    "actual values, the status of every check of every student, and who could not be "
+                    "graded and why. Prints a summary; --html writes the report with its plots, --csv "
+                    "one row per lab and check. Reads the files without changing them.",
+        epilog="examples:\n  grade report grade-batch-lab3.sqlite --html lab3.html\n"
+               "  grade report grade-batch-lab*.sqlite --gradebook ~/k8s-course/gradebook.db "
+               "--html class.html --csv checks.csv\n"
+               "  grade report --gradebook ~/k8s-course/gradebook.db --lab lab3 --html lab3.html")
+    parser.add_argument("stores", nargs="*", type=Path, metavar="STORE",
+                        help="a results store of `grade batch` (default: the grade-batch-*.sqlite here)")
+    parser.add_argument("--gradebook", type=Path, metavar="DB",
+                        help="an nbgrader gradebook.db: the scores of the labs and students the stores lack")
+    parser.add_argument("--lab", action="append", help="only this lab (repeatable)")
+    parser.add_argument("--html", type=Path, metavar="FILE", help="write the report, with its plots, as one HTML file")
+    parser.add_argument("--csv", type=Path, metavar="FILE", help="write one row per lab and check")
+    return parser
+
+
+def class_report(args) -> int:
+    from graders import analytics, class_report as rendering
+    from graders.store import lab_order
+
+    for output in (args.html, args.csv):
+        if output and not output.parent.is_dir():
+            print(f"grade report: cannot write {output}: {output.parent} is not a folder.", file=sys.stderr)
+            return EXIT_USAGE
+    stores = args.stores
+    if not stores and not args.gradebook:
+        stores = sorted(Path.cwd().glob("grade-batch-*.sqlite"))
+        if not stores:
+            print("grade report: no store of `grade batch` here (grade-batch-LAB.sqlite): name one, "
+                  "or an nbgrader gradebook with --gradebook.", file=sys.stderr)
+            return EXIT_USAGE
+    try:
+        stored = [analytics.from_store(path) for path in stores]
+        gradebook = analytics.from_gradebook(args.gradebook) if args.gradebook else []
+    except analytics.Unreadable as error:
+        print(f"grade report: {error}", file=sys.stderr)
+        return EXIT_USAGE
+    results, notes = analytics.merge(stored, gradebook)
+    found = sorted({r.lab for r in results}, key=lab_order)
+    if args.lab:
+        unknown = [lab for lab in args.lab if lab not in found]
+        if unknown:
+            print(f"grade report: no results of {', '.join(unknown)} in {_named(stores, args.gradebook)} "
+                  f"(it has {', '.join(found) or 'none'}).", file=sys.stderr)
+            return EXIT_USAGE
+        results = [r for r in results if r.lab in args.lab]
+    if not results:
+        print(f"grade report: {_named(stores, args.gradebook)} holds no results.", file=sys.stderr)
+        return EXIT_USAGE
+    summaries = analytics.summarize(results)
+    for note in notes:
+        print(f"grade report: {note}", file=sys.stderr)
+    print(rendering.render_text(summaries))
+    sources = [str(path) for path in stores] + ([str(args.gradebook)] if args.gradebook else [])
+    try:
+        if args.csv:
+            analytics.write_csv(summaries, args.csv)
+            print(f"wrote {args.csv}")
+        if args.html:
+            args.html.write_text(rendering.render_html(summaries, sources, notes), encoding="utf-8")
+            print(f"wrote {args.html}")
+    except rendering.NeedsMatplotlib as error:
+        print(f"grade report: {error}", file=sys.stderr)
+        return EXIT_USAGE
+    except OSError as error:
+        print(f"grade report: cannot write {error.filename}: {error.strerror}", file=sys.stderr)
+        return EXIT_USAGE
+    return EXIT_PASSED
+
+
+def _named(stores: list[Path], gradebook: Path | None) -> str:
+    return ", ".join(str(p) for p in [*stores, *([gradebook] if gradebook else [])])
 
 
 def _clean_parser() -> argparse.ArgumentParser:

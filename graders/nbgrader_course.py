@@ -123,6 +123,7 @@ def write_gradebook(path: Path, lab: str, rows: list[Row]) -> int:
                 gradebook.add_submission(lab, row.student)
             grade = gradebook.find_grade(grade_id(lab), lab, lab, row.student)
             grade.auto_score = row.score
+            grade.needs_manual_grade = False  # as nbgrader autograde leaves a scored cell
             gradebook.db.commit()
             written += 1
     return written

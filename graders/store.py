@@ -38,10 +38,20 @@ class Row:
     report: dict | None
 
 
+class NotAStore(Exception):
+    """The file cannot be read as a store of `grade batch` (missing, unreadable, another kind)."""
+
+
 class Store:
-    def __init__(self, path: Path):
+    def __init__(self, path: Path, *, readonly: bool = False):
+        """Open the store at `path`, created when missing. With `readonly` (reading results while
+        a batch may still be writing them) nothing is created or written, and NotAStore says why
+        the file cannot be read."""
         self.path = path
         self._lock = threading.Lock()
+        if readonly:
+            self._db = _open_readonly(path)
+            return
         self._db = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute("PRAGMA synchronous=FULL")  # a finished row survives a power cut too
@@ -72,8 +82,35 @@ class Store:
                 "WHERE lab = ? ORDER BY student", (lab,)).fetchall()
         return [Row(*values[:6], json.loads(values[6]) if values[6] else None) for values in found]
 
+    def labs(self) -> list[str]:
+        """The labs that have rows, lab1, lab2, ... in order."""
+        with self._lock:
+            found = [lab for (lab,) in self._db.execute("SELECT DISTINCT lab FROM results")]
+        return sorted(found, key=lab_order)
+
     def finished(self, lab: str) -> set[str]:
         return {row.student for row in self.rows(lab) if row.status in FINAL}
 
     def close(self) -> None:
         self._db.close()
+
+
+def lab_order(lab: str) -> tuple:
+    """lab2 before lab10; other names after the labs, by name."""
+    digits = lab[3:] if lab.startswith("lab") else ""
+    return (0, int(digits), "") if digits.isdigit() else (1, 0, lab)
+
+
+def _open_readonly(path: Path) -> sqlite3.Connection:
+    if not path.is_file():
+        raise NotAStore(f"{path}: no such file" if not path.exists() else f"{path} is not a file")
+    try:
+        db = sqlite3.connect(path.resolve().as_uri() + "?mode=ro", uri=True, check_same_thread=False)
+        tables = {name for (name,) in db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+    except sqlite3.Error as error:
+        raise NotAStore(f"{path} cannot be read as a results store of `grade batch`: {error}") from None
+    if "results" not in tables:
+        db.close()
+        raise NotAStore(f"{path} is an SQLite database but not a results store of `grade batch` "
+                        "(it has no results table)")
+    return db

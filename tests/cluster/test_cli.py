@@ -1,5 +1,6 @@
 """The grade command against the real API server."""
 import json
+import os
 import subprocess
 import sys
 
@@ -71,3 +72,30 @@ def test_reset_recreates_the_namespace_empty(namespace):
     assert f"`kubectl apply -n {namespace} -f labs/lab1/`" in result.stdout  # from the repository
     in_lab = grade("reset", "lab1", "-n", namespace, "--yes", cwd=REPO / "labs" / "lab1")  # a notebook's
     assert in_lab.returncode == 0 and f"`kubectl apply -n {namespace} -f .`" in in_lab.stdout, in_lab.stdout
+
+
+def test_every_grade_is_recorded_and_progress_shows_it(namespace, tmp_path):
+    env = {**os.environ, "COURSE_DATA": str(tmp_path)}
+
+    def run(*args):
+        return subprocess.run([sys.executable, "-m", "graders.cli", *args], capture_output=True, text=True,
+                              timeout=300, env=env)
+
+    kubectl("apply", "-n", namespace, "-f", str(REPO / "solutions/lab3"))
+    assert run("lab3", "-n", namespace, "--wait", "30").returncode == 0
+    assert run("lab1", "-n", namespace).returncode == 1  # lab1 is not there: in progress
+    shown = run("progress").stdout
+    assert "lab3   passed" in shown and "lab1   in progress" in shown and "lab2   not started" in shown
+    assert "Next: finish lab1: pod-exists (failed)" in shown
+
+    # --live grades every lab whose namespace exists now: lab8's, empty, makes lab8 in progress.
+    kubectl("create", "namespace", "lab8")
+    try:
+        live = run("progress", "--live")
+    finally:
+        kubectl("delete", "namespace", "lab8", "--wait=false")
+    assert "Graded now: " in live.stdout and "lab8" in live.stdout.splitlines()[0], live.stdout + live.stderr
+    assert "lab8   in progress" in live.stdout
+
+    assert "was reset" in run("progress", "--reset", "--yes").stdout
+    assert "0 of 8 labs passed" in run("progress").stdout

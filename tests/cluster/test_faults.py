@@ -5,13 +5,16 @@ has the verdict of the uninterrupted reference batch (tests/cluster/conftest.py)
 Our own credentials refused (401, 403) stop the batch cleanly and resumably."""
 from __future__ import annotations
 
+import json
 import os
 import shutil
+import sqlite3
 from collections import Counter
 from pathlib import Path
 
 import pytest
 
+from graders.cluster import Cluster
 from tests.batching import grading_namespaces, run_batch, stored
 from tests.cluster.conftest import DEADLINE
 from tests.faultproxy import FaultProxy, Rule
@@ -154,6 +157,42 @@ def test_an_api_server_that_dies_mid_batch_leaves_errors_that_resume_grades(big_
     assert resumed.returncode == 0, resumed.stdout + resumed.stderr
     assert rows == expected
     assert grading_namespaces(store) == []
+
+
+def test_a_batch_over_two_clusters_grades_as_one_does_and_a_lost_cluster_leaves_its_rows_to_resume(
+        big_class, proxy, tmp_path):
+    """`--context A --context B`: two clusters share the class. Here both reach the same API
+    server, one directly and one through the proxy, which dies for good as it creates its fourth
+    grading namespace (two workers each: it has graded two submissions by then). The two it
+    held become `error`, the direct one grades all the others, and `--resume` on it alone gives
+    the reference verdicts."""
+    submissions, expected = big_class
+    direct = Cluster.connect().context
+    own = os.environ.get("KUBECONFIG") or str(Path.home() / ".kube" / "config")
+    env = {**os.environ, "KUBECONFIG": f"{proxy.kubeconfig(tmp_path / 'proxy.yaml')}{os.pathsep}{own}"}
+    proxy.rules = [Rule("stop", method="POST", path=NAMESPACE_CREATE, seconds=3600, start=4, times=1)]
+    store = tmp_path / "store.sqlite"
+    both = ("--context", "faultproxy", "--context", direct)
+    result = run_batch("lab1", submissions, store, "--concurrency", "2", "--deadline", DEADLINE, *both, env=env)
+    rows = {student: verdict(status, score, checks) for student, (status, score, _, checks) in stored(store).items()}
+    errors = sorted(student for student, row in rows.items() if row[0] == "error")
+    TALLY.append(("lost-cluster", "lab1", dict(proxy.injected), len(rows), len(differences(rows, expected)),
+                  len(errors)))
+    assert proxy.injected["stop"] == 1
+    assert rows.keys() == expected.keys(), "the cluster left should have graded every other submission"
+    assert differences(rows, expected) == {}
+    assert len(errors) == 2, errors  # what the lost cluster's two workers held
+    with sqlite3.connect(store) as db:
+        graded_on = {json.loads(report)["context"] for (report,) in
+                     db.execute("SELECT report FROM results WHERE status = 'graded'")}
+    assert graded_on == {"faultproxy", direct}
+    assert result.returncode == 1 and "--resume" in result.stdout, result.stdout + result.stderr
+
+    resumed = run_batch("lab1", submissions, store, "--resume", "--context", direct, "--deadline", DEADLINE, env=env)
+    assert resumed.returncode == 0, resumed.stdout + resumed.stderr
+    assert {student: verdict(status, score, checks)
+            for student, (status, score, _, checks) in stored(store).items()} == expected
+    assert grading_namespaces(store) == []  # the lost cluster's namespaces were cleaned by the resume
 
 
 @pytest.mark.parametrize("fault", ["401", "403"])
