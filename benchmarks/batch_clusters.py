@@ -79,10 +79,10 @@ def main() -> int:
         if current:
             subprocess.run(["kubectl", "config", "use-context", current], capture_output=True)
     print(f"{args.students} submissions of {LAB}, --concurrency {args.concurrency} per cluster, on this machine")
-    print(f"| {'clusters':40} | {'seconds':>8} | {'per submission':>14} |")
-    print(f"|{'-' * 42}|{'-' * 10}|{'-' * 16}|")
-    print(f"| {'one: ' + CONTEXTS[0]:40} | {one:8.1f} | {one / args.students:14.2f} |")
-    print(f"| {'two: ' + ' + '.join(CONTEXTS):40} | {two:8.1f} | {two / args.students:14.2f} |")
+    print(f"| {'clusters':50} | {'seconds':>8} | {'per submission':>14} |")
+    print(f"|{'-' * 52}|{'-' * 10}|{'-' * 16}|")
+    print(f"| {'one: ' + CONTEXTS[0]:50} | {one:8.1f} | {one / args.students:14.2f} |")
+    print(f"| {'two: ' + ' + '.join(CONTEXTS):50} | {two:8.1f} | {two / args.students:14.2f} |")
     print(f"rows identical: {identical}; graded per cluster: {shares}")
     return 0 if identical else 1
 
