@@ -113,3 +113,13 @@ def build(*targets: str) -> dict[str, Path]:
         for binary in directory.iterdir():
             paths[binary.name] = binary
     return paths
+
+
+def built(component: str) -> Path | None:
+    """The cache directory of `component` as build.sh keeps it for this checkout (its pinned
+    version and the Go that builds it), or None when it is not built."""
+    if not go():
+        return None
+    result = run([str(HERE / "build.sh"), "--cached", component], check=False,
+                 env={"COURSE_CACHE": str(cache_dir())})
+    return Path(result.stdout.split()[0]) if result.returncode == 0 and result.stdout.strip() else None

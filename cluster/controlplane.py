@@ -7,7 +7,7 @@ import os
 from pathlib import Path
 from typing import Callable
 
-from common import (ClusterError, answers, cache_dir, kubectl, log, run, use_context, versions,
+from common import (ClusterError, answers, built, cache_dir, kubectl, log, run, use_context, versions,
                     wait_settled)
 
 
@@ -25,8 +25,17 @@ def cluster_dir(name: str) -> Path:
     return cache_dir() / "kwok" / "clusters" / name
 
 
+_KWOKCTL: list[Path] = []  # found once per process, once built
+
+
 def kwokctl_path() -> Path:
-    return cache_dir() / "bin" / f"kwok-{versions()['KWOK_VERSION']}" / "kwokctl"
+    """kwokctl as build.sh built it; a path that does not exist when it is not built yet."""
+    if not _KWOKCTL:
+        directory = built("kwok")
+        if directory is None:
+            return cache_dir() / "bin" / "kwok-not-built" / "kwokctl"
+        _KWOKCTL.append(directory / "kwokctl")
+    return _KWOKCTL[0]
 
 
 def kwokctl(name: str, *args: str, check: bool = True, timeout: float = 300):
