@@ -17,13 +17,12 @@ import sqlite3
 import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from benchmarks.batch import LAB, make_class  # noqa: E402
+from benchmarks.batch import LAB, make_class, timed  # noqa: E402
 
 SECOND = "pods-course-bench"
 CONTEXTS = ["kwok-pods-course", f"kwok-{SECOND}"]
@@ -51,11 +50,7 @@ def batch(submissions: Path, store: Path, concurrency: int, contexts: list[str])
                "--concurrency", str(concurrency)]
     for context in contexts:
         command += ["--context", context]
-    started = time.perf_counter()
-    result = subprocess.run(command, capture_output=True, text=True)
-    if result.returncode != 0:
-        raise SystemExit(f"{' '.join(command)} failed:\n{result.stdout[-2000:]}\n{result.stderr[-2000:]}")
-    return time.perf_counter() - started
+    return timed(command, store.parent)
 
 
 def main() -> int:
