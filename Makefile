@@ -32,11 +32,12 @@ test: cluster chromium  ## install, bring the cluster up, run the whole test sui
 	@if [ "$$(kubectl config current-context)" = "$(NODE_CONTEXT)" ] && [ "$(SIM_TESTS)" = yes ]; then \
 	  $(MAKE) --no-print-directory test-sim; fi
 
-# On the real node, `make test` also runs the simulated cluster's own tests, the API-fault tests
-# and the lab verdicts on the simulated cluster, then makes the real node the current context again.
-test-sim: venv  ## the simulator's tests, the fault tests and the lab verdicts, on the simulated cluster
+# On the real node, `make test` also runs the simulated cluster's own tests, the API-fault tests,
+# the lab verdicts and the lesson exercises on the simulated cluster, then makes the real node the
+# current context again.
+test-sim: venv  ## the simulator's tests, the fault tests, the lab verdicts and the exercises, on the simulated cluster
 	$(BIN)/python cluster/cluster.py up --provider sim
-	$(BIN)/python -m pytest $(SIM_ONLY) tests/cluster/test_catalog.py tests/cluster/test_labs.py \
+	$(BIN)/python -m pytest $(SIM_ONLY) tests/cluster/test_catalog.py tests/cluster/test_labs.py tests/cluster/test_exercises.py \
 	  $(SIM_PYTEST_ARGS); \
 	  status=$$?; $(BIN)/python cluster/cluster.py up --provider node; exit $$status
 

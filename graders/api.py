@@ -6,7 +6,7 @@ import queue
 import threading
 import time
 
-from graders import labs, settling
+from graders import exercises, labs, settling
 from graders.cluster import Cluster, Forbidden
 from graders.results import LabReport, Status
 from graders.snapshot import Snapshot
@@ -17,16 +17,17 @@ WATCHED_KINDS = ("Pod", "ResourceQuota")
 
 def grade(lab: str, namespace: str | None = None, *, wait: float = 0.0, context: str | None = None,
           cluster: Cluster | None = None, mode: str = "self-check") -> LabReport:
-    """Grade `lab` on the live objects of `namespace` (default: the lab's id).
+    """Grade `lab` (a lab, lab3, or a lesson's exercise, 02-pod-ip) on the live objects of
+    `namespace` (default: the lab's id, or the exercise's lesson namespace, course-02).
 
     With `wait` > 0, checks still `pending` (a pod starting) are re-judged whenever a pod or
     quota of the namespace changes, or a running pod has held its state long enough (settling),
     until they settle or `wait` seconds have passed.
-    Raises labs.UnknownLab, and graders.cluster.ClusterError when the cluster cannot be read.
+    Raises labs.UnknownLab (exercises.UnknownExercise is one), and graders.cluster.ClusterError when the cluster cannot be read.
     """
-    definition = labs.get(lab)
+    definition = exercises.get(lab) if exercises.is_exercise_id(lab) else labs.get(lab)
     cluster = cluster or Cluster.connect(context)
-    namespace = namespace or definition.id
+    namespace = namespace or definition.namespace
     started = time.monotonic()
     notes = _namespace_notes(cluster, namespace)
     while True:

@@ -14,8 +14,10 @@ EXIT_PASSED, EXIT_FAILED, EXIT_USAGE, EXIT_CANNOT_GRADE = 0, 1, 2, 3
 
 EXAMPLES = """\
 examples:
-  grade list                      the labs and what each asks for
+  grade list                      the labs and the lessons' exercises
   grade lab1                      grade lab1 in namespace lab1 of the current context
+  grade 02-pod-ip                 check a lesson's exercise (in its namespace, course-02)
+  grade answer 02-pod-ip          its worked answer, once you have checked it
   grade lab3 --wait 60            wait up to 60 s for pods that are still starting
   grade lab4 --namespace mine     grade another namespace
   grade lab2 --json               a machine-readable report (schema in the README)
@@ -58,14 +60,15 @@ def _parser() -> argparse.ArgumentParser:
         prog="grade", formatter_class=_Formatter,
         description="Grade a lab of the Kubernetes pods course on your cluster's live objects.",
         usage="grade LAB [--namespace NS] [--wait SECONDS] [--json] [--context NAME]\n"
-              "       grade list\n       grade reset LAB [--yes]\n"
+              "       grade list\n       grade answer EXERCISE\n       grade reset LAB [--yes]\n"
               "       grade batch LAB DIR [--concurrency N] [--deadline S] [--csv F] [--json F] "
               "[--gradebook DB] [--store F] [--resume]\n"
               "       grade report [STORE ...] [--gradebook DB] [--lab LAB] [--html F] [--csv F]\n"
               "       grade progress [--live] [--reset]\n"
               "       grade clean\n       grade nbgrader-course DIR",
         epilog=EXAMPLES)
-    parser.add_argument("lab", help="the lab to grade (lab1 ... lab8), or list / reset")
+    parser.add_argument("lab", help="the lab (lab1 ...) or lesson exercise (02-pod-ip ...) to grade, "
+                                    "or list / answer / reset")
     parser.add_argument("target", nargs="?", help=argparse.SUPPRESS)
     parser.add_argument("-n", "--namespace", help="namespace to grade (default: the lab's id)")
     parser.add_argument("--wait", type=float, default=0, metavar="SECONDS",
@@ -94,6 +97,10 @@ def main(argv: list[str] | None = None) -> int:
         parser.error("--wait must be 0 or more seconds")
     if args.lab == "list":
         return list_labs()
+    if args.lab == "answer":
+        if not args.target:
+            parser.error("answer needs an exercise: grade answer 02-pod-ip (grade list shows them)")
+        return show_answer(args.target)
     if args.lab == "reset":
         if not args.target:
             parser.error("reset needs a lab: grade reset lab5")
@@ -108,12 +115,29 @@ def _use_color(stream) -> bool:
 
 
 def list_labs() -> int:
-    from graders import labs
+    from graders import exercises, labs
 
     for lab in labs.all_labs():
         print(f"{lab.id:6} {lab.title}  ({len(lab.checks)} checks)")
         if lab.objects:
             print(f"       {lab.objects}")
+    print("\nThe lessons' exercises (graded in the lesson's namespace; `grade answer ID` once tried):")
+    for exercise in exercises.all_exercises():
+        print(f"{exercise.id:20} {exercise.title}")
+    return EXIT_PASSED
+
+
+def show_answer(name: str) -> int:
+    from graders import exercises
+
+    try:
+        print(exercises.answer(name))
+    except exercises.UnknownExercise as error:
+        print(f"grade: {error}. See `grade list`.", file=sys.stderr)
+        return EXIT_USAGE
+    except exercises.NotTried as closed:
+        print(f"grade: {closed}", file=sys.stderr)
+        return EXIT_FAILED
     return EXIT_PASSED
 
 

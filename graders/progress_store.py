@@ -1,6 +1,6 @@
 """A learner's progress: every self-check grade is recorded in a small SQLite store on this
-machine (never sent anywhere), and read back as one line per lab: its state, last score, when it
-was last graded, and the next thing to do.
+machine (never sent anywhere), and read back as one line per lab and per lesson exercise: its
+state, last score, when it was last graded, and the next thing to do.
 
 The store lives in $COURSE_DATA, else $XDG_DATA_HOME/k8s-pods-course, else
 ~/.local/share/k8s-pods-course. It is written in one transaction per grade (WAL), so a process killed at
@@ -16,13 +16,13 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 
-from graders import labs
+from graders import exercises, labs
 from graders.results import LabReport, Status
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS attempts (
     id INTEGER PRIMARY KEY,
-    item TEXT NOT NULL,           -- lab1 ... lab8
+    item TEXT NOT NULL,           -- lab1 ... lab8, or a lesson's exercise (02-pod-ip ...)
     namespace TEXT NOT NULL,
     context TEXT NOT NULL,
     score REAL NOT NULL,
@@ -79,7 +79,7 @@ def reset(path: Path | None = None) -> bool:
 
 @dataclass(frozen=True)
 class Item:
-    """One lab as the learner stands with it."""
+    """One lab, or one lesson exercise, as the learner stands with it."""
     id: str
     title: str
     state: str                       # not started | in progress | passed
@@ -92,6 +92,8 @@ class Item:
 
     def todo(self) -> str:
         """What to do next with this item, in a sentence."""
+        if self.state == NOT_STARTED and exercises.is_exercise_id(self.id):
+            return f"try {self.id}: it is among the exercises of lesson {self.id[:2]}"
         if self.state == NOT_STARTED:
             return f"start {self.id}: open labs/{self.id}/{self.id}.ipynb, or read labs/{self.id}/README.md"
         if self.state == IN_PROGRESS:
@@ -103,8 +105,9 @@ class Item:
 
 @dataclass(frozen=True)
 class Progress:
-    items: tuple[Item, ...]
+    items: tuple[Item, ...]  # the labs
     path: Path
+    exercises: tuple[Item, ...] = ()  # the lessons' exercises, in course order
 
     @property
     def next(self) -> Item | None:
@@ -122,6 +125,14 @@ class Progress:
         passed = sum(item.state == PASSED for item in self.items)
         lines.append(f"\n{passed} of {len(self.items)} labs passed.")
         lines.append(f"Next: {self.next.todo()}." if self.next else "Every lab is passed. Well done!")
+        if self.exercises:
+            lines.append(f"\n{'exercise':20} {'state':12} {'last':>7}  {'graded':14} title")
+            for item in self.exercises:
+                last = "-" if item.score is None else f"{item.score:g}/{item.max_score:g}"
+                lines.append(f"{item.id:20} {item.state:12} {last:>7}  {_ago(item.last_graded, now):14} {item.title}")
+            done = sum(item.state == PASSED for item in self.exercises)
+            lines.append(f"\n{done} of {len(self.exercises)} lesson exercises passed "
+                         "(they count here, not in a class's grades).")
         return "\n".join(lines)
 
     def _repr_html_(self) -> str:
@@ -135,35 +146,59 @@ class Progress:
             f"<td>{'-' if item.best is None else f'{item.best:g}/{item.max_score:g}'}</td>"
             f"<td>{_ago(item.last_graded, now)}</td><td>{item.attempts}</td></tr>" for item in self.items)
         nxt = html.escape(self.next.todo() + ".") if self.next else "Every lab is passed. Well done!"
+        exercise_rows = "".join(
+            f"<tr><td><b>{item.id}</b></td><td>{html.escape(item.title)}</td><td>{marks[item.state]}</td>"
+            f"<td>{'-' if item.score is None else f'{item.score:g}/{item.max_score:g}'}</td>"
+            f"<td>{_ago(item.last_graded, now)}</td></tr>" for item in self.exercises)
+        done = sum(item.state == PASSED for item in self.exercises)
+        exercise_table = (
+            "<table><thead><tr><th>exercise</th><th>title</th><th>state</th><th>last score</th>"
+            f"<th>last graded</th></tr></thead><tbody>{exercise_rows}</tbody></table>"
+            f"<p>{done} of {len(self.exercises)} lesson exercises passed.</p>") if self.exercises else ""
         return ("<table><thead><tr><th>lab</th><th>title</th><th>state</th><th>last score</th>"
                 "<th>best</th><th>last graded</th><th>grades</th></tr></thead>"
-                f"<tbody>{rows}</tbody></table><p><b>Next:</b> {nxt}</p>")
+                f"<tbody>{rows}</tbody></table><p><b>Next:</b> {nxt}</p>{exercise_table}")
 
 
 def read(path: Path | None = None) -> Progress:
-    """Every lab with what the store holds about it (nothing recorded: not started)."""
+    """Every lab and lesson exercise with what the store holds about it (nothing recorded: not
+    started)."""
     path = path or store_path()
+    attempts = _attempts(path)
+    return Progress(tuple(_item(lab, attempts.get(lab.id, [])) for lab in labs.all_labs()), path,
+                    tuple(_item(exercise, attempts.get(exercise.id, [])) for exercise in exercises.all_exercises()))
+
+
+def tried(item: str, path: Path | None = None) -> bool:
+    """Whether the learner has graded `item` at least once."""
+    return bool(_attempts(path or store_path(), item))
+
+
+def _attempts(path: Path, item: str | None = None) -> dict[str, list[tuple]]:
+    """The recorded grades by item, oldest first: (score, max_score, unfinished, graded_at)."""
     attempts: dict[str, list[tuple]] = {}
     if path.exists():
         db = _connect(path)
         try:
-            for row in db.execute("SELECT item, score, max_score, unfinished, graded_at FROM attempts ORDER BY id"):
+            query = "SELECT item, score, max_score, unfinished, graded_at FROM attempts"
+            rows = db.execute(query + " WHERE item = ? ORDER BY id", (item,)) if item else \
+                db.execute(query + " ORDER BY id")
+            for row in rows:
                 attempts.setdefault(row[0], []).append(row[1:])
         finally:
             db.close()
-    items = []
-    for lab in labs.all_labs():
-        found = attempts.get(lab.id, [])
-        if not found:
-            items.append(Item(lab.id, lab.title, NOT_STARTED, None, lab.max_score, None, 0, None, ()))
-            continue
-        score, max_score, unfinished, graded_at = found[-1]
-        best = max(attempt[0] for attempt in found)
-        # Passed once is passed: starting the lab again later does not take it away.
-        state = PASSED if any(attempt[0] >= attempt[1] for attempt in found) else IN_PROGRESS
-        items.append(Item(lab.id, lab.title, state, score, max_score, best, len(found),
-                          datetime.fromisoformat(graded_at), tuple(map(tuple, json.loads(unfinished)))))
-    return Progress(tuple(items), path)
+    return attempts
+
+
+def _item(definition, found: list[tuple]) -> Item:
+    if not found:
+        return Item(definition.id, definition.title, NOT_STARTED, None, definition.max_score, None, 0, None, ())
+    score, max_score, unfinished, graded_at = found[-1]
+    best = max(attempt[0] for attempt in found)
+    # Passed once is passed: starting the lab again later does not take it away.
+    state = PASSED if any(attempt[0] >= attempt[1] for attempt in found) else IN_PROGRESS
+    return Item(definition.id, definition.title, state, score, max_score, best, len(found),
+                datetime.fromisoformat(graded_at), tuple(map(tuple, json.loads(unfinished))))
 
 
 def _ago(moment: datetime | None, now: datetime) -> str:

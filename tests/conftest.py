@@ -8,14 +8,6 @@ import uuid
 import pytest
 
 
-def pytest_configure(config):
-    # Every grade a learner runs is recorded in their progress store: the tests (and the kernels
-    # and JupyterLab they start, which inherit this) record into one of their own.
-    if not os.environ.get("COURSE_DATA"):
-        import tempfile
-        os.environ["COURSE_DATA"] = tempfile.mkdtemp(prefix="course-data-")
-
-
 def pytest_sessionfinish(session, exitstatus):
     # In CI a skipped test is a test that did not run: count it as a failure.
     reporter = session.config.pluginmanager.get_plugin("terminalreporter")

@@ -10,7 +10,10 @@ from graders.checks import Lab
 
 class UnknownLab(ValueError):
     def __init__(self, name: str, known: list[str]):
-        super().__init__(f"unknown lab {name!r}; the labs are: {', '.join(known)}")
+        exercise = re.fullmatch(r"\d\d-[a-z0-9-]+", name)
+        super().__init__(f"unknown lab {name!r}; the labs are: {', '.join(known)}" + (
+            f" ({name} is a lesson's exercise: exercises count in a learner's own progress, "
+            "not in a class's grades)" if exercise else ""))
         self.name, self.known = name, known
 
 

@@ -59,7 +59,8 @@ def test_the_table_shows_every_lab_and_the_next_thing_to_do(tmp_path):
     assert "lab1   passed" in text and "lab2   in progress" in text and "lab8   not started" in text
     assert "1 of 8 labs passed." in text and "Next: finish lab2:" in text
     page = progress._repr_html_()
-    assert page.count("<tr>") == 9 and "Next:" in page
+    # a header and a row per lab, then a header and a row per lesson exercise
+    assert page.count("<tr>") == 9 + 1 + len(progress.exercises) and "Next:" in page
 
 
 def test_reset_forgets_everything(tmp_path):
