@@ -25,6 +25,7 @@ class Snapshot:
         self._logs: dict[tuple[str, str, bool], str | None] = {}
         self._followed: dict[tuple[str, str, str], tuple[bool, list[str]]] = {}
         self._marker: str | None = None
+        self._lists: dict[tuple, list[dict]] = {}
 
     # --- recording: what one grading pass read, replayable without a cluster ----------------
 
@@ -85,6 +86,15 @@ class Snapshot:
                                        limit=200).get("items") or []) if self.cluster else []
             self._objects[key] = {"items": [e for e in found if e.get("type") == "Warning"]}
         return sorted(self._objects[key]["items"], key=lambda e: e.get("lastTimestamp") or e.get("eventTime") or "")
+
+    def list(self, kind: str, **query) -> list[dict]:
+        """The objects of `kind` in the namespace (query: labelSelector=..., fieldSelector=...),
+        listed once per pass so that the checks agree. Not recorded: the labs read by name."""
+        key = (kind, *sorted(query.items()))
+        if key not in self._lists:
+            self._lists[key] = (self.cluster.list(kind, self.namespace, **query).get("items") or []) \
+                if self.cluster else []
+        return self._lists[key]
 
     def pods_read(self) -> list[dict]:
         """The pods this snapshot has read so far."""

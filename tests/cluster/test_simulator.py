@@ -103,10 +103,16 @@ def test_database_that_cannot_start_crash_loops(core, namespace, env, memory, re
     assert status_of(again).restart_count >= 2
 
 
-def test_database_that_cannot_start_and_may_not_restart_fails_the_pod(core, namespace):
-    container = {"name": "app", "image": "mariadb:11.4"}
+# restartPolicy Never on the pod, or on the container itself (container restart rules, on since v1.35)
+NEVER = {"pod": ({"restartPolicy": "Never"}, {}), "container": ({}, {"restartPolicy": "Never"})}
+
+
+@pytest.mark.parametrize("where", NEVER)
+def test_database_that_cannot_start_and_may_not_restart_fails_the_pod(core, namespace, where):
+    on_pod, on_container = NEVER[where]
+    container = {"name": "app", "image": "mariadb:11.4", **on_container}
     core.create_namespaced_pod(namespace, {"metadata": {"name": "db"},
-                                           "spec": {"restartPolicy": "Never", "containers": [container]}})
+                                           "spec": {**on_pod, "containers": [container]}})
     failed = watch_until(core.list_namespaced_pod, lambda p: p.status.phase == "Failed", namespace=namespace,
                          timeout=30, what="phase Failed")
     ended = status_of(failed).state.terminated
@@ -146,9 +152,11 @@ def test_busybox_command_that_the_image_lacks_cannot_start(core, namespace):
                 namespace=namespace, timeout=30, what="fine Ready")
 
 
-def test_busybox_command_that_the_image_lacks_fails_a_pod_that_may_not_restart(core, namespace):
-    create(core, namespace, "{kind: Pod, apiVersion: v1, metadata: {name: typo}, spec: {restartPolicy: Never, "
-                            "containers: [{name: app, image: busybox, args: [sleeep, '10']}]}}")
+@pytest.mark.parametrize("where", NEVER)
+def test_busybox_command_that_the_image_lacks_fails_a_pod_that_may_not_restart(core, namespace, where):
+    on_pod, on_container = NEVER[where]
+    core.create_namespaced_pod(namespace, {"metadata": {"name": "typo"}, "spec": {**on_pod, "containers": [
+        {"name": "app", "image": "busybox", "args": ["sleeep", "10"], **on_container}]}})
     failed = watch_until(core.list_namespaced_pod, lambda p: p.status.phase == "Failed", namespace=namespace,
                          timeout=30, what="phase Failed")
     ended = status_of(failed).state.terminated

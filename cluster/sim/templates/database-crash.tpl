@@ -7,13 +7,15 @@ conditions:
 - {type: Initialized, status: "True", lastTransitionTime: {{ $now | Quote }}}
 - {type: Ready, status: "False", reason: ContainersNotReady, lastTransitionTime: {{ $now | Quote }}}
 - {type: ContainersReady, status: "False", reason: ContainersNotReady, lastTransitionTime: {{ $now | Quote }}}
-{{ $running := false }}
+{{ $running := false }}{{ $restartable := false }}
 containerStatuses:
 {{ range .spec.containers }}
 {{ $repo := regexReplaceAll "@.*$" .image "" }}{{ $repo = regexReplaceAll ":[^/:]*$" $repo "" }}
 {{ $repo = regexReplaceAll "^(docker\\.io|index\\.docker\\.io|registry-1\\.docker\\.io)/" $repo "" }}{{ $repo = regexReplaceAll "^library/" $repo "" }}
 {{ $before := get $old .name }}
 {{ $restarts := 0 }}{{ if $before }}{{ $restarts = $before.restartCount }}{{ end }}
+{{/* the container's own restartPolicy, else the pod's */}}
+{{ $never := eq (default (default "Always" $.spec.restartPolicy) .restartPolicy) "Never" }}
 - name: {{ .name | Quote }}
   image: {{ .image | Quote }}
   {{ if has $repo (list "mariadb" "mysql") }}
@@ -22,6 +24,7 @@ containerStatuses:
   ready: false
   {{ $ended := "" }}{{ if $before }}{{ $ended = dig "state" "terminated" "" $before }}{{ end }}
   {{ if $ended }}
+  {{ $restartable = true }}
   restartCount: {{ add $restarts 1 }}
   state:
     waiting:
@@ -30,6 +33,7 @@ containerStatuses:
   lastState:
     terminated: {exitCode: {{ $ended.exitCode }}, reason: {{ $ended.reason }}, startedAt: {{ $ended.startedAt | Quote }}, finishedAt: {{ $ended.finishedAt | Quote }}}
   {{ else }}
+  {{ if not $never }}{{ $restartable = true }}{{ end }}
   restartCount: {{ $restarts }}
   state:
     terminated:
@@ -59,6 +63,6 @@ hostIP: {{ index . 0 | Quote }}
 {{ with $podIPs }}
 podIP: {{ index . 0 | Quote }}
 {{ end }}
-{{/* restartPolicy Never: no restart, and with no container left running the pod has Failed */}}
-phase: {{ if and (eq .spec.restartPolicy "Never") (not $running) }}Failed{{ else }}Running{{ end }}
+{{/* restartPolicy Never: no restart, and with no container left running or to restart the pod has Failed */}}
+phase: {{ if and (not $restartable) (not $running) }}Failed{{ else }}Running{{ end }}
 startTime: {{ $now | Quote }}

@@ -3,7 +3,7 @@
 {{ $old := dict }}
 {{ range default (list) .status.containerStatuses }}{{ $_ := set $old .name . }}{{ end }}
 {{ $pod := printf "%s_%s(%s)" .metadata.name .metadata.namespace .metadata.uid }}
-{{ $never := eq (default "Always" .spec.restartPolicy) "Never" }}
+{{ $restartable := false }}
 conditions:
 - {type: Initialized, status: "True", lastTransitionTime: {{ $now | Quote }}}
 - {type: Ready, status: "False", reason: ContainersNotReady, lastTransitionTime: {{ $now | Quote }}}
@@ -16,6 +16,8 @@ containerStatuses:
 {{ $program := "" }}{{ if .command }}{{ $program = index .command 0 }}{{ else if .args }}{{ $program = index .args 0 }}{{ end }}
 {{ $before := get $old .name }}
 {{ $restarts := 0 }}{{ if $before }}{{ $restarts = $before.restartCount }}{{ end }}
+{{/* the container's own restartPolicy, else the pod's */}}
+{{ $never := eq (default (default "Always" $.spec.restartPolicy) .restartPolicy) "Never" }}
 - name: {{ .name | Quote }}
   image: {{ .image | Quote }}
   {{ if and (has $repo (list "busybox" "registry.k8s.io/busybox")) (ne $program "") (not (contains "/" $program)) (not (has $program $programs)) }}
@@ -25,6 +27,7 @@ containerStatuses:
   ready: false
   started: false
   {{ if eq $waiting "RunContainerError" }}
+  {{ $restartable = true }}
   restartCount: {{ $restarts }}
   state:
     waiting:
@@ -37,6 +40,7 @@ containerStatuses:
   state:
     terminated: {{ $failed | toJson }}
   {{ else }}
+  {{ $restartable = true }}
   {{/* a new attempt after a back-off counts as a restart */}}
   restartCount: {{ if eq $waiting "CrashLoopBackOff" }}{{ add $restarts 1 }}{{ else }}{{ $restarts }}{{ end }}
   state:
@@ -62,6 +66,6 @@ hostIP: {{ index . 0 | Quote }}
 {{ with $podIPs }}
 podIP: {{ index . 0 | Quote }}
 {{ end }}
-{{/* restartPolicy Never: no second attempt, and with no container left running the pod has Failed */}}
-phase: {{ if and $never (not $running) }}Failed{{ else }}Running{{ end }}
+{{/* restartPolicy Never: no second attempt, and with no container left running or to restart the pod has Failed */}}
+phase: {{ if and (not $restartable) (not $running) }}Failed{{ else }}Running{{ end }}
 startTime: {{ if .status.startTime }}{{ .status.startTime | Quote }}{{ else }}{{ $now | Quote }}{{ end }}
