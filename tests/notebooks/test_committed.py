@@ -23,9 +23,9 @@ def code_cells(path) -> list:
     return [c for c in nbformat.read(path, as_version=4).cells if c.cell_type == "code"]
 
 
-def test_the_course_has_lessons_00_to_08_and_a_notebook_per_lab():
-    assert [p.name[:2] for p in LESSONS] == [f"{n:02d}" for n in range(9)], LESSONS
-    assert [p.stem for p in LABS] == [f"lab{n}" for n in range(1, 9)], LABS
+def test_the_course_has_lessons_00_to_09_and_a_notebook_per_lab():
+    assert [p.name[:2] for p in LESSONS] == [f"{n:02d}" for n in range(10)], LESSONS
+    assert [p.stem for p in LABS] == [f"lab{n}" for n in range(1, 11)], LABS
 
 
 def test_notebooks_are_in_committed_form():

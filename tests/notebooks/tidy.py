@@ -36,7 +36,7 @@ METADATA = {
 }
 # The labs to do after each lesson (by the lesson's number).
 LABS_AFTER = {"02": ["lab1"], "04": ["lab2", "lab3"], "05": ["lab4"], "06": ["lab5", "lab6"],
-              "07": ["lab7"], "08": ["lab8"]}
+              "08": ["lab7"], "09": ["lab8"]}
 
 
 def lessons() -> list[Path]:
