@@ -53,6 +53,8 @@ def test_states_its_needs_and_cleans_up_its_namespace(path):
     cells = nbformat.read(path, as_version=4).cells
     intro = cells[0].source
     assert cells[0].cell_type == "markdown" and "needs:" in intro, "the first cell says what it needs"
+    if path in LESSONS:
+        assert tidy.minutes(path) != "?", "a lesson says how long it takes: About N minutes"
     namespace = f"course-{path.name[:2]}" if path in LESSONS else path.stem
     assert f"`{namespace}`" in intro, f"the first cell names its namespace {namespace}"
     code = [c.source for c in code_cells(path) if c.source.strip()]
