@@ -67,10 +67,13 @@ def _plain(value):
 
 class Lab:
     def __init__(self, id: str, title: str, *, objects: str = "", kinds: tuple[str, ...] = ("Pod",),
-                 judges_resources: bool = False, namespace: str | None = None):
+                 judges_resources: bool = False, namespace: str | None = None,
+                 hand_in: tuple[tuple[str, str], ...] = ()):
         self.id = id
         self.title = title
         self.namespace = namespace or id  # where it is graded unless told otherwise
+        # (kind, name) of the objects `grade hand-in` writes out, for a lab answered with commands
+        self.hand_in = hand_in
         self.objects = objects  # what the learner builds, for `grade list`
         self.kinds = kinds  # what a submission may create (batch grading)
         # Whether checks read requests and limits: batch grading then may not cap cpu and memory

@@ -23,6 +23,8 @@ examples:
   grade lab2 --json               a machine-readable report (schema in the README)
   grade reset lab5                delete and recreate namespace lab5 (asks first)
   grade progress                  every lab: state, last score, what to do next
+  grade hand-in lab9 labs/lab9/drill.yaml
+                                  write the objects a drill left as the file you hand in
   grade batch lab3 submitted/ --csv grades.csv
                                   grade a class: each submission in a namespace of its own
   grade batch lab3 submitted/ --resume
@@ -65,6 +67,7 @@ def _parser() -> argparse.ArgumentParser:
               "[--gradebook DB] [--store F] [--resume]\n"
               "       grade report [STORE ...] [--gradebook DB] [--lab LAB] [--html F] [--csv F]\n"
               "       grade progress [--live] [--reset]\n"
+              "       grade hand-in LAB FILE [--namespace NS]\n"
               "       grade clean\n       grade nbgrader-course DIR",
         epilog=EXAMPLES)
     parser.add_argument("lab", help="the lab (lab1 ...) or lesson exercise (02-pod-ip ...) to grade, "
@@ -89,6 +92,8 @@ def main(argv: list[str] | None = None) -> int:
         return clean(_clean_parser().parse_args(argv[1:]))
     if argv and argv[0] == "nbgrader-course":
         return nbgrader_course(_course_parser().parse_args(argv[1:]))
+    if argv and argv[0] == "hand-in":
+        return hand_in(_hand_in_parser().parse_args(argv[1:]))
     if argv and argv[0] == "progress":
         return show_progress(_progress_parser().parse_args(argv[1:]))
     parser = _parser()
@@ -199,6 +204,48 @@ def _lab_folder(lab: str) -> str:
         return "YOUR-MANIFESTS.yaml"
     relative = os.path.relpath(folder)
     return relative if relative == "." else relative + "/"
+
+
+def _hand_in_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="grade hand-in", formatter_class=_Formatter,
+        description="Hand in a lab answered with commands (lab9): write the objects it left in the "
+                    "namespace to FILE, as manifests that create them again (what batch grading and "
+                    "nbgrader replay).",
+        epilog="example: grade hand-in lab9 labs/lab9/drill.yaml")
+    parser.add_argument("lab")
+    parser.add_argument("file", type=Path, help="where to write them (for lab9: the lab's drill.yaml)")
+    parser.add_argument("-n", "--namespace", help="namespace to read (default: the lab's id)")
+    parser.add_argument("--context", help="kubeconfig context (default: the current one)")
+    return parser
+
+
+def hand_in(args) -> int:
+    from graders import hand_in, labs
+    from graders.cluster import Cluster, ClusterError
+
+    try:
+        lab = labs.get(args.lab)
+    except labs.UnknownLab as error:
+        print(f"grade hand-in: {error}.", file=sys.stderr)
+        return EXIT_USAGE
+    if not lab.hand_in:
+        print(f"grade hand-in: {lab.id} is handed in as the manifests you wrote; nothing to write.",
+              file=sys.stderr)
+        return EXIT_USAGE
+    namespace = args.namespace or lab.namespace
+    try:
+        documents = hand_in.manifests(lab, namespace, Cluster.connect(args.context))
+    except ClusterError as error:
+        print(f"grade hand-in: could not read the cluster: {error}", file=sys.stderr)
+        return EXIT_CANNOT_GRADE
+    if not documents:
+        print(f"grade hand-in: namespace {namespace} holds none of {lab.id}'s objects: {args.file} is left "
+              "as it is.", file=sys.stderr)
+        return EXIT_FAILED
+    args.file.write_text(hand_in.as_yaml(lab, documents, namespace))
+    print(f"wrote {args.file}: " + ", ".join(f"{d['kind']} {d['metadata']['name']}" for d in documents))
+    return EXIT_PASSED
 
 
 def _progress_parser() -> argparse.ArgumentParser:

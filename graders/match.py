@@ -180,3 +180,10 @@ def filled_by_limit_range(pod: dict) -> set[tuple[str, str]]:
             section = "requests" if kind == "request" else "limits"
             filled |= {(name, f"{section}.{r.strip()}") for r in resources.split(",")}
     return filled
+
+
+def image_tag(image: str | None) -> str | None:
+    """The tag of an image reference ('docker.io/library/nginx:1.27-alpine' -> '1.27-alpine')."""
+    ref = (image or "").split("@", 1)[0]
+    colon = ref.rfind(":")
+    return ref[colon + 1:] if colon > ref.rfind("/") else None

@@ -12,6 +12,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+import yaml
+
 from graders.labs import lab_ids
 
 REPO = Path(__file__).resolve().parent.parent
@@ -75,3 +77,8 @@ def all_cases() -> list[Case]:
             cases.append(Case(lab, path.stem, path, expected_failures(path), batch_rejection(path),
                               failures_where_containers_run(path)))
     return cases
+
+
+def defines_objects(folder: Path) -> bool:
+    """Whether a folder's manifests make any object (lab10's starter holds comments only)."""
+    return any(d for p in sorted(folder.glob("*.y*ml")) for d in yaml.safe_load_all(p.read_text()))

@@ -36,8 +36,8 @@ METADATA = {
     "language_info": {"name": "python"},
 }
 # The labs to do after each lesson (by the lesson's number).
-LABS_AFTER = {"02": ["lab1"], "04": ["lab2", "lab3"], "05": ["lab4"], "06": ["lab5", "lab6"],
-              "08": ["lab7"], "09": ["lab8"]}
+LABS_AFTER = {"02": ["lab1", "lab9"], "04": ["lab2", "lab3"], "05": ["lab4"], "06": ["lab5", "lab6"],
+              "08": ["lab7"], "09": ["lab8", "lab10"]}
 
 
 def lessons() -> list[Path]:
