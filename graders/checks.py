@@ -141,6 +141,40 @@ def container(snapshot: Snapshot, pod_name: str, name: str, *, init: bool = True
     return ContainerRef(pod, found[1], found[0])
 
 
+def real_init_container(snapshot: Snapshot, pod_name: str, name: str) -> Outcome:
+    """Whether `name` is an init container that runs to completion before the others start: under
+    spec.initContainers, and not a native sidecar (restartPolicy: Always)."""
+    pod = snapshot.pod(pod_name)
+    found = match.find_container(pod, name)
+    if found is None:
+        return Outcome.failed(f'no container named "{name}"', where=f"pod/{pod_name}",
+                              path="spec.initContainers[*].name", expected=name,
+                              actual=[c.get("name") for c in match.dig(pod, "spec", "initContainers", default=[])])
+    field, found_container = found
+    if field != "initContainers":
+        return Outcome.failed(f"{name} is an app container, so it runs beside the others instead of before them",
+                              where=f"pod/{pod_name}", path=f"spec.containers[name={name}]",
+                              expected=f"spec.initContainers[name={name}]", actual=f"spec.containers[name={name}]")
+    if match.is_native_sidecar(found_container):
+        return Outcome.failed(f"{name} has restartPolicy: Always, which makes it a native sidecar that never completes",
+                              where=f"pod/{pod_name}", path=f"spec.initContainers[name={name}].restartPolicy",
+                              expected="no restartPolicy", actual="Always")
+    return Outcome.passed()
+
+
+def reads_from_volume(snapshot: Snapshot, pod_name: str, container_name: str, volume: str, file: str) -> Outcome:
+    """Whether the container's command names `file` under its own mount of `volume` (a reader
+    sees a shared volume at its own mountPath, not the writer's)."""
+    reader = container(snapshot, pod_name, container_name)
+    wanted = mount_of(reader, volume)["mountPath"].rstrip("/") + "/" + file
+    line = match.command_line(reader.container)
+    if wanted in line:
+        return Outcome.passed()
+    return Outcome.failed(f"{container_name}'s command does not mention {wanted}", where=reader.where,
+                          path=reader.path("command"), expected=f"a command reading {wanted}",
+                          actual=line or "no command or args (the image's default runs)")
+
+
 def names(pod: dict, field: str = "containers") -> list[str]:
     return [c.get("name") for c in match.dig(pod, "spec", field, default=[])]
 

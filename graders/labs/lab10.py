@@ -35,7 +35,7 @@ kubelet refuses to start them); `allowPrivilegeEscalation: false` only in `web` 
 writes `index.html` in `/tmp` → `init-writes-page`.
 """
 from graders import match
-from graders.checks import (Lab, all_of, answers, container, container_exists, declares_port, emptydir_volumes,
+from graders.checks import (Lab, reads_from_volume, real_init_container, all_of, answers, container, container_exists, declares_port, emptydir_volumes,
                             exists, mount_of, ready, request_shows_in_log, runs_image)
 from graders.labs.lab3 import writes_page
 from graders.results import Outcome, Status
@@ -84,22 +84,7 @@ def web_container(s):
            hint="An init container runs to completion before the others start: it belongs under "
                 "spec.initContainers, without restartPolicy: Always (lesson 04).")
 def init_container(s):
-    pod = s.pod(POD)
-    found = match.find_container(pod, "prepare")
-    if found is None:
-        return Outcome.failed('no container named "prepare"', where=f"pod/{POD}",
-                              path="spec.initContainers[*].name", expected="prepare",
-                              actual=[c.get("name") for c in match.dig(pod, "spec", "initContainers", default=[])])
-    field, prepare = found
-    if field != "initContainers":
-        return Outcome.failed("prepare is an app container, so it runs beside web instead of before it",
-                              where=f"pod/{POD}", path="spec.containers[name=prepare]",
-                              expected="spec.initContainers[name=prepare]", actual="spec.containers[name=prepare]")
-    if match.is_native_sidecar(prepare):
-        return Outcome.failed("prepare has restartPolicy: Always, which makes it a sidecar that never completes",
-                              where=f"pod/{POD}", path="spec.initContainers[name=prepare].restartPolicy",
-                              expected="no restartPolicy", actual="Always")
-    return Outcome.passed()
+    return real_init_container(s, POD, "prepare")
 
 
 def prepare_ref(s):
@@ -177,14 +162,7 @@ def logger_reads_log(s):
     volume = log_volume(s)
     if volume is None:
         raise Blocked("there is no shared log volume yet (see log-volume)")
-    logger = container(s, POD, "logger")
-    wanted = mount_of(logger, volume)["mountPath"].rstrip("/") + "/access.log"
-    line = match.command_line(logger.container)
-    if wanted in line:
-        return Outcome.passed()
-    return Outcome.failed(f"logger's command does not mention {wanted}", where=logger.where,
-                          path=logger.path("command"), expected=f"a command reading {wanted}",
-                          actual=line or "no command or args (the image's default runs)")
+    return reads_from_volume(s, POD, "logger", volume, "access.log")
 
 
 @lab.check("readiness-probe", "web has an httpGet readinessProbe on port 8080",

@@ -1,7 +1,7 @@
 """Lab 2 - A logging sidecar: two containers sharing an emptyDir volume.
 Contract: shared LABS.md, lab2."""
 from graders import match
-from graders.checks import (Lab, all_of, container, container_exists, declares_port, emptydir_volumes,
+from graders.checks import (Lab, reads_from_volume, all_of, container, container_exists, declares_port, emptydir_volumes,
                             exists, mount_of, ready, request_shows_in_log, runs_image)
 from graders.results import Outcome, Status
 from graders.snapshot import Blocked
@@ -69,14 +69,7 @@ def logger_reads_log(s):
     volume = shared_log_volume(s)
     if volume is None:
         raise Blocked("there is no shared log volume yet (see shared-volume)")
-    logger = container(s, POD, "logger")
-    wanted = mount_of(logger, volume)["mountPath"].rstrip("/") + "/access.log"
-    line = match.command_line(logger.container)
-    if wanted in line:
-        return Outcome.passed()
-    return Outcome.failed(f"logger's command does not mention {wanted}", where=logger.where,
-                          path=logger.path("command"), expected=f"a command reading {wanted}",
-                          actual=line or "no command or args (the image's default runs)")
+    return reads_from_volume(s, POD, "logger", volume, "access.log")
 
 
 @lab.check("all-ready", "The pod is Ready with both web and logger ready",

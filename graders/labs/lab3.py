@@ -2,7 +2,7 @@
 Contract: shared LABS.md, lab3."""
 from graders import match
 from graders.shell_writes import Writes, file_name, lies_under, may_be_named, normal_path, resolved, written_files
-from graders.checks import (Lab, answers, container, emptydir_volumes, exists, mount_of, ready,
+from graders.checks import (Lab, real_init_container, answers, container, emptydir_volumes, exists, mount_of, ready,
                             runs_image)
 from graders.results import Outcome, Status
 from graders.snapshot import Blocked
@@ -24,22 +24,7 @@ def pod_exists(s):
            hint="prepare belongs under spec.initContainers, without restartPolicy: Always "
                 "(that would make it a sidecar that never completes).")
 def init_container(s):
-    pod = s.pod(POD)
-    found = match.find_container(pod, "prepare")
-    if found is None:
-        return Outcome.failed('no container named "prepare"', where=f"pod/{POD}",
-                              path="spec.initContainers[*].name", expected="prepare",
-                              actual=[c.get("name") for c in match.dig(pod, "spec", "initContainers", default=[])])
-    field, prepare = found
-    if field != "initContainers":
-        return Outcome.failed("prepare is an app container, so it runs beside web instead of before it",
-                              where=f"pod/{POD}", path="spec.containers[name=prepare]",
-                              expected="spec.initContainers[name=prepare]", actual="spec.containers[name=prepare]")
-    if match.is_native_sidecar(prepare):
-        return Outcome.failed("prepare has restartPolicy: Always, which makes it a native sidecar",
-                              where=f"pod/{POD}", path="spec.initContainers[name=prepare].restartPolicy",
-                              expected="no restartPolicy", actual="Always")
-    return Outcome.passed()
+    return real_init_container(s, POD, "prepare")
 
 
 def prepare_ref(s):
