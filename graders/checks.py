@@ -175,6 +175,58 @@ def reads_from_volume(snapshot: Snapshot, pod_name: str, container_name: str, vo
                           actual=line or "no command or args (the image's default runs)")
 
 
+def init_container_ref(snapshot: Snapshot, pod_name: str, name: str) -> ContainerRef:
+    """The init container `name`, or Blocked when it is not one that completes (the check
+    real_init_container says why)."""
+    found = match.find_container(snapshot.pod(pod_name), name)
+    if found is None or found[0] != "initContainers" or match.is_native_sidecar(found[1]):
+        raise Blocked(f"{name} is not an init container (see init-container)")
+    return container(snapshot, pod_name, name)
+
+
+def emptydir_mounts(ref: ContainerRef) -> list[str]:
+    """The emptyDir volumes the container mounts."""
+    return [name for name in emptydir_volumes(ref.pod) if mount_of(ref, name)]
+
+
+def writes_into_emptydir(snapshot: Snapshot, pod_name: str, name: str, file: str) -> Outcome:
+    """Whether init container `name` mounts an emptyDir and its command line writes `file` under
+    that mount, as far as the command line shows (graders/shell_writes.py); a target it cannot
+    resolve, or a command it cannot follow that names the file, is given the benefit of the doubt."""
+    from graders.shell_writes import Writes, file_name, lies_under, may_be_named, normal_path, resolved, written_files
+
+    ref = init_container_ref(snapshot, pod_name, name)
+    volumes = emptydir_mounts(ref)
+    if not volumes:
+        return Outcome.failed(
+            f"{name} mounts no emptyDir volume", where=ref.where, path=ref.path("volumeMounts"),
+            expected="a mount of an emptyDir volume",
+            actual=[m.get("name") for m in match.mounts(ref.container)] or "no volumeMounts")
+    mount_paths = [normal_path(mount_of(ref, volume)["mountPath"]) for volume in volumes]
+    line = match.command_line(ref.container)
+    writes = written_files(ref.container) or Writes(files=(), unseen=(line,))  # unreadable line
+    files = writes.files
+    into_volume = [f for f in files if resolved(f) and file_name(f) == file
+                   and any(lies_under(f, m) for m in mount_paths)]
+    doubtful = [f for f in files if not resolved(f) and may_be_named(f, file)]
+    if into_volume or doubtful or any(file in command for command in writes.unseen):
+        return Outcome.passed()
+    where, path = ref.where, ref.path("args" if ref.container.get("args") else "command")
+    under = " or ".join(mount_paths)
+    named = [f for f in files if file_name(f) == file]
+    if named:
+        return Outcome.failed(f"{name} writes {file} outside its volume, at {', '.join(named)}",
+                              where=where, path=path, expected=f"{file} under {under}", actual=named)
+    if files:
+        return Outcome.failed(f"{name} writes {', '.join(files)}, not a file named {file}",
+                              where=where, path=path, expected=f"a file named {file} under {under}",
+                              actual=list(files))
+    argv = (ref.container.get("command") or []) + (ref.container.get("args") or [])
+    return Outcome.failed(f"{name}'s command writes no file", where=where, path=path,
+                          expected=f"a command that writes {file} under {under}",
+                          actual=argv or "no command or args")  # as a list: sh -c runs one word
+
+
 def names(pod: dict, field: str = "containers") -> list[str]:
     return [c.get("name") for c in match.dig(pod, "spec", field, default=[])]
 

@@ -35,11 +35,10 @@ kubelet refuses to start them); `allowPrivilegeEscalation: false` only in `web` 
 writes `index.html` in `/tmp` → `init-writes-page`.
 """
 from graders import match
-from graders.checks import (Lab, reads_from_volume, real_init_container, all_of, answers, container, container_exists, declares_port, emptydir_volumes,
-                            exists, mount_of, ready, request_shows_in_log, runs_image)
-from graders.labs.lab3 import writes_page
+from graders.checks import (Lab, all_of, answers, container, container_exists, declares_port, emptydir_mounts,
+                            emptydir_volumes, exists, init_container_ref, mount_of, reads_from_volume, ready,
+                            real_init_container, request_shows_in_log, runs_image, writes_into_emptydir)
 from graders.results import Outcome, Status
-from graders.shell_writes import normal_path
 from graders.snapshot import Blocked
 
 lab = Lab("lab10", "A pod from an empty file",
@@ -87,38 +86,18 @@ def init_container(s):
     return real_init_container(s, POD, "prepare")
 
 
-def prepare_ref(s):
-    found = match.find_container(s.pod(POD), "prepare")
-    if found is None or found[0] != "initContainers" or match.is_native_sidecar(found[1]):
-        raise Blocked("prepare is not an init container (see init-container)")
-    return container(s, POD, "prepare")
-
-
-def page_volumes(s) -> list[str]:
-    """The emptyDir volumes prepare mounts."""
-    prepare = prepare_ref(s)
-    return [name for name in emptydir_volumes(prepare.pod) if mount_of(prepare, name)]
-
-
 @lab.check("init-writes-page", "prepare mounts an emptyDir volume and writes index.html under its mount path",
            hint="Mount an emptyDir in prepare and have its shell command write a file named index.html "
                 "under that mountPath (lesson 04, init containers).")
 def init_writes_page(s):
-    prepare = prepare_ref(s)
-    volumes = page_volumes(s)
-    if not volumes:
-        return Outcome.failed(
-            "prepare mounts no emptyDir volume", where=prepare.where, path=prepare.path("volumeMounts"),
-            expected="a mount of an emptyDir volume",
-            actual=[m.get("name") for m in match.mounts(prepare.container)] or "no volumeMounts")
-    return writes_page(prepare, [normal_path(mount_of(prepare, name)["mountPath"]) for name in volumes])
+    return writes_into_emptydir(s, POD, "prepare", "index.html")
 
 
 @lab.check("web-serves-volume", "web mounts prepare's volume at /usr/share/nginx/html",
            hint="nginx serves /usr/share/nginx/html: mount the volume prepare writes to exactly there.")
 def web_serves_volume(s):
     web = container(s, POD, "web", init=False)
-    volumes = page_volumes(s)
+    volumes = emptydir_mounts(init_container_ref(s, POD, "prepare"))
     if any((mount_of(web, name) or {}).get("mountPath", "").rstrip("/") == HTML_DIR for name in volumes):
         return Outcome.passed()
     return Outcome.failed(

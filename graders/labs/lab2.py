@@ -1,8 +1,8 @@
 """Lab 2 - A logging sidecar: two containers sharing an emptyDir volume.
 Contract: shared LABS.md, lab2."""
 from graders import match
-from graders.checks import (Lab, reads_from_volume, all_of, container, container_exists, declares_port, emptydir_volumes,
-                            exists, mount_of, ready, request_shows_in_log, runs_image)
+from graders.checks import (Lab, all_of, container, container_exists, declares_port, emptydir_volumes, exists,
+                            mount_of, reads_from_volume, ready, request_shows_in_log, runs_image)
 from graders.results import Outcome, Status
 from graders.snapshot import Blocked
 

@@ -1,11 +1,9 @@
 """Lab 3 - Init containers: `prepare` runs to completion and seeds the page that `web` serves.
 Contract: shared LABS.md, lab3."""
 from graders import match
-from graders.shell_writes import Writes, file_name, lies_under, may_be_named, normal_path, resolved, written_files
-from graders.checks import (Lab, real_init_container, answers, container, emptydir_volumes, exists, mount_of, ready,
-                            runs_image)
+from graders.checks import (Lab, answers, container, emptydir_mounts, exists, init_container_ref, mount_of,
+                            ready, real_init_container, runs_image, writes_into_emptydir)
 from graders.results import Outcome, Status
-from graders.snapshot import Blocked
 
 lab = Lab("lab3", "Init containers", objects="Pod init-demo (init container prepare, container web)",
           kinds=("Pod",))
@@ -27,59 +25,11 @@ def init_container(s):
     return real_init_container(s, POD, "prepare")
 
 
-def prepare_ref(s):
-    found = match.find_container(s.pod(POD), "prepare")
-    if found is None or found[0] != "initContainers":
-        raise Blocked("prepare is not an init container (see init-container)")
-    return container(s, POD, "prepare")
-
-
-def seeded_volumes(s) -> list[str]:
-    """The emptyDir volumes prepare mounts."""
-    prepare = prepare_ref(s)
-    return [name for name in emptydir_volumes(prepare.pod) if mount_of(prepare, name)]
-
-
 @lab.check("init-writes-page", "prepare mounts an emptyDir volume and writes index.html under its mount path",
            hint="Mount an emptyDir in prepare and have its shell command write a file named index.html "
                 "under that mountPath. A file in /tmp, or with another name, is not the page web serves.")
 def init_writes_page(s):
-    prepare = prepare_ref(s)
-    volumes = seeded_volumes(s)
-    if not volumes:
-        return Outcome.failed(
-            "prepare mounts no emptyDir volume", where=prepare.where, path=prepare.path("volumeMounts"),
-            expected="a mount of an emptyDir volume",
-            actual=[m.get("name") for m in match.mounts(prepare.container)] or "no volumeMounts")
-    return writes_page(prepare, [normal_path(mount_of(prepare, name)["mountPath"]) for name in volumes])
-
-
-def writes_page(prepare, mount_paths: list[str]) -> Outcome:
-    """prepare's command and args write index.html under one of `mount_paths`, as far as the
-    command line shows; a target it cannot resolve, or a command it cannot follow that names
-    index.html, is given the benefit of the doubt."""
-    line = match.command_line(prepare.container)
-    writes = written_files(prepare.container) or Writes(files=(), unseen=(line,))  # unreadable line
-    files = writes.files
-    into_volume = [f for f in files if resolved(f) and file_name(f) == PAGE
-                   and any(lies_under(f, m) for m in mount_paths)]
-    doubtful = [f for f in files if not resolved(f) and may_be_named(f, PAGE)]
-    if into_volume or doubtful or any(PAGE in command for command in writes.unseen):
-        return Outcome.passed()
-    where, path = prepare.where, prepare.path("args" if prepare.container.get("args") else "command")
-    under = " or ".join(mount_paths)
-    pages = [f for f in files if file_name(f) == PAGE]
-    if pages:
-        return Outcome.failed(f"prepare writes index.html outside its volume, at {', '.join(pages)}",
-                              where=where, path=path, expected=f"index.html under {under}", actual=pages)
-    if files:
-        return Outcome.failed(f"prepare writes {', '.join(files)}, not a file named index.html",
-                              where=where, path=path, expected=f"a file named index.html under {under}",
-                              actual=list(files))
-    argv = (prepare.container.get("command") or []) + (prepare.container.get("args") or [])
-    return Outcome.failed("prepare's command writes no file", where=where, path=path,
-                          expected=f"a command that writes index.html under {under}",
-                          actual=argv or "no command or args")  # as a list: sh -c runs one word
+    return writes_into_emptydir(s, POD, "prepare", "index.html")
 
 
 @lab.check("web-serves-volume", "web runs nginx and mounts prepare's volume at /usr/share/nginx/html",
@@ -89,7 +39,7 @@ def web_serves_volume(s):
     image = runs_image(web, "nginx")
     if image.status is not Status.PASSED:
         return image
-    volumes = seeded_volumes(s)
+    volumes = emptydir_mounts(init_container_ref(s, POD, "prepare"))
     for name in volumes:
         mount = mount_of(web, name)
         if mount and mount.get("mountPath", "").rstrip("/") == HTML_DIR:
@@ -105,7 +55,7 @@ def web_serves_volume(s):
 @lab.check("init-completed", "prepare terminated with exit code 0",
            hint="kubectl logs init-demo -c prepare -n lab3 shows what prepare printed.")
 def init_completed(s):
-    prepare = prepare_ref(s)
+    prepare = init_container_ref(s, POD, "prepare")
     status = match.container_status(prepare.pod, "prepare") or {}
     terminated = match.dig(status, "state", "terminated") or match.dig(status, "lastState", "terminated")
     where, path = f"pod/{POD}", "status.initContainerStatuses[name=prepare].state"
