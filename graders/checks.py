@@ -162,6 +162,16 @@ def real_init_container(snapshot: Snapshot, pod_name: str, name: str) -> Outcome
     return Outcome.passed()
 
 
+def shared_emptydir(snapshot: Snapshot, pod_name: str, writer: str, path: str, reader: str) -> str | None:
+    """The emptyDir volume `writer` mounts at `path` and `reader` mounts too (anywhere), if any."""
+    writing, reading = container(snapshot, pod_name, writer, init=False), container(snapshot, pod_name, reader)
+    for name in emptydir_volumes(writing.pod):
+        mount = mount_of(writing, name)
+        if mount and mount.get("mountPath", "").rstrip("/") == path and mount_of(reading, name):
+            return name
+    return None
+
+
 def reads_from_volume(snapshot: Snapshot, pod_name: str, container_name: str, volume: str, file: str) -> Outcome:
     """Whether the container's command names `file` under its own mount of `volume` (a reader
     sees a shared volume at its own mountPath, not the writer's)."""

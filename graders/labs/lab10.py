@@ -37,7 +37,8 @@ writes `index.html` in `/tmp` → `init-writes-page`.
 from graders import match
 from graders.checks import (Lab, all_of, answers, container, container_exists, declares_port, emptydir_mounts,
                             emptydir_volumes, exists, init_container_ref, mount_of, reads_from_volume, ready,
-                            real_init_container, request_shows_in_log, runs_image, writes_into_emptydir)
+                            real_init_container, request_shows_in_log, runs_image, shared_emptydir,
+                            writes_into_emptydir)
 from graders.results import Outcome, Status
 from graders.snapshot import Blocked
 
@@ -108,12 +109,7 @@ def web_serves_volume(s):
 
 def log_volume(s) -> str | None:
     """The emptyDir volume web mounts at /var/log/nginx and logger mounts too, if any."""
-    web, logger = container(s, POD, "web", init=False), container(s, POD, "logger")
-    for name in emptydir_volumes(web.pod):
-        mount = mount_of(web, name)
-        if mount and mount.get("mountPath", "").rstrip("/") == LOG_DIR and mount_of(logger, name):
-            return name
-    return None
+    return shared_emptydir(s, POD, "web", LOG_DIR, "logger")
 
 
 @lab.check("log-volume", "A logger container shares an emptyDir with web, which web mounts at /var/log/nginx",

@@ -1,8 +1,8 @@
 """Lab 2 - A logging sidecar: two containers sharing an emptyDir volume.
 Contract: shared LABS.md, lab2."""
 from graders import match
-from graders.checks import (Lab, all_of, container, container_exists, declares_port, emptydir_volumes, exists,
-                            mount_of, reads_from_volume, ready, request_shows_in_log, runs_image)
+from graders.checks import (Lab, all_of, container, container_exists, declares_port, exists, reads_from_volume,
+                            ready, request_shows_in_log, runs_image, shared_emptydir)
 from graders.results import Outcome, Status
 from graders.snapshot import Blocked
 
@@ -38,12 +38,7 @@ def logger_container(s):
 
 def shared_log_volume(s) -> str | None:
     """The emptyDir volume web mounts at /var/log/nginx and logger mounts too, if any."""
-    web, logger = container(s, POD, "web", init=False), container(s, POD, "logger")
-    for name in emptydir_volumes(web.pod):
-        web_mount = mount_of(web, name)
-        if web_mount and web_mount.get("mountPath", "").rstrip("/") == LOG_DIR and mount_of(logger, name):
-            return name
-    return None
+    return shared_emptydir(s, POD, "web", LOG_DIR, "logger")
 
 
 @lab.check("shared-volume", "One emptyDir volume: web mounts it at /var/log/nginx, logger mounts it too",
