@@ -12,7 +12,6 @@ PYTEST_ARGS ?=
 SIM_PYTEST_ARGS ?= -p no:cacheprovider
 # make test SIM_TESTS=no: only the current cluster's run
 SIM_TESTS ?= yes
-NODE_CONTEXT := kwok-pods-course-node
 # Extra options for JupyterLab, e.g. make lab LAB_ARGS="--port=8890"
 LAB_ARGS ?=
 # The browser test drives Debian's chromium.
@@ -22,24 +21,16 @@ CHROMIUM := /usr/bin/chromium
 
 start: cluster lab  ## install, bring the cluster up, open the course in JupyterLab
 
-# On the real node the simulator's own tests and the API-fault tests are left out here (they run
-# in test-sim: faults at the API server's edge do not depend on what runs the containers).
-SIM_ONLY := tests/cluster/test_simulator.py tests/cluster/test_faults.py
+# On the real node, `make test` runs the simulated cluster's own tests beside the node's
+# (tests/suite.py says which, and why); SIM_TESTS=no leaves them out.
+SUITE := $(BIN)/python tests/suite.py --node-args "$(PYTEST_ARGS)" --sim-args "$(SIM_PYTEST_ARGS)"
 test: cluster chromium  ## install, bring the cluster up, run the whole test suite
-	@if [ "$$(kubectl config current-context)" = "$(NODE_CONTEXT)" ]; then \
-	  set -x; $(BIN)/python -m pytest $(addprefix --ignore=,$(SIM_ONLY)) $(PYTEST_ARGS); \
-	else set -x; $(BIN)/python -m pytest $(PYTEST_ARGS); fi
-	@if [ "$$(kubectl config current-context)" = "$(NODE_CONTEXT)" ] && [ "$(SIM_TESTS)" = yes ]; then \
-	  $(MAKE) --no-print-directory test-sim; fi
+	$(SUITE) $(if $(filter no,$(SIM_TESTS)),--no-sim)
 
-# On the real node, `make test` also runs the simulated cluster's own tests, the API-fault tests,
-# the lab verdicts and the lesson exercises on the simulated cluster, then makes the real node the
-# current context again.
-test-sim: venv  ## the simulator's tests, the fault tests, the lab verdicts and the exercises, on the simulated cluster
-	$(BIN)/python cluster/cluster.py up --provider sim
-	$(BIN)/python -m pytest $(SIM_ONLY) tests/cluster/test_catalog.py tests/cluster/test_labs.py tests/cluster/test_exercises.py \
-	  $(SIM_PYTEST_ARGS); \
-	  status=$$?; $(BIN)/python cluster/cluster.py up --provider node; exit $$status
+# The simulator's tests, the API-fault tests, the catalog's, the lab verdicts and the exercises on
+# the simulated cluster, with a kubeconfig of their own: the current context does not change.
+test-sim: venv  ## the simulated cluster's own tests (brought up beside the current cluster)
+	$(SUITE) --sim-only
 
 venv: $(INSTALLED)
 

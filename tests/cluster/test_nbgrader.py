@@ -8,6 +8,7 @@ import json
 import shutil
 import subprocess
 import sys
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -47,28 +48,40 @@ def autograded_students(lab: str, students: list[str]) -> list[str]:
     return sorted(s for s in students if s in chosen)
 
 
-@pytest.fixture(scope="session")
-def autograded(batched_cases, tmp_path_factory) -> Path:
-    """A course whose every lab was generated, released and autograded on some of the batch's
-    folders (autograded_students)."""
-    course = tmp_path_factory.mktemp("nbgrader") / "course"
-    made = subprocess.run([sys.executable, "-m", "graders.cli", "nbgrader-course", str(course)],
+# Labs autograded at once, each in a course of its own: nbgrader grades one submission after
+# another, and most of a submission's time is spent waiting for its pods.
+LABS_AT_ONCE = 4
+
+
+def autograde_lab(batched_cases, root: Path, lab: str) -> Path:
+    """A course of one lab, generated, released and autograded on some of the batch's folders
+    (autograded_students)."""
+    course = root / lab
+    made = subprocess.run([sys.executable, "-m", "graders.cli", "nbgrader-course", str(course), "--lab", lab],
                           capture_output=True, text=True)
     assert made.returncode == 0, made.stderr
-    for lab in labs.lab_ids():
-        nbgrader(course, "generate_assignment", lab, "--force")
-        release = course / "release" / lab / f"{lab}.ipynb"
-        folders = {folder.name: folder for folder in (batched_cases.submissions / lab).iterdir()}
-        for student in (folders[name] for name in autograded_students(lab, list(folders))):
-            target = course / "submitted" / student.name / lab
-            shutil.copytree(student / lab, target)
-            shutil.copy2(release, target / release.name)
-        nbgrader(course, "autograde", lab, "--create", "--force")
+    nbgrader(course, "generate_assignment", lab, "--force")
+    release = course / "release" / lab / f"{lab}.ipynb"
+    folders = {folder.name: folder for folder in (batched_cases.submissions / lab).iterdir()}
+    for student in (folders[name] for name in autograded_students(lab, list(folders))):
+        target = course / "submitted" / student.name / lab
+        shutil.copytree(student / lab, target)
+        shutil.copy2(release, target / release.name)
+    nbgrader(course, "autograde", lab, "--create", "--force")
     return course
 
 
+@pytest.fixture(scope="session")
+def autograded(batched_cases, tmp_path_factory) -> dict[str, Path]:
+    """lab -> its autograded nbgrader course."""
+    root = tmp_path_factory.mktemp("nbgrader")
+    with ThreadPoolExecutor(LABS_AT_ONCE) as pool:
+        courses = {lab: pool.submit(autograde_lab, batched_cases, root, lab) for lab in labs.lab_ids()}
+    return {lab: course.result() for lab, course in courses.items()}
+
+
 def test_autograde_scores_equal_the_batch_scores(batched_cases, autograded):
-    scores = gradebook_scores(autograded)
+    scores = {key: score for course in autograded.values() for key, score in gradebook_scores(course).items()}
     expected = {(lab, student): row["score"] for lab, rows in batched_cases.rows.items()
                 for student, row in rows.items() if student in autograded_students(lab, list(rows))}
     assert len(expected) >= 3 * len(batched_cases.rows)
@@ -76,7 +89,7 @@ def test_autograde_scores_equal_the_batch_scores(batched_cases, autograded):
 
 
 def test_the_grading_cell_shows_the_report_and_writes_nothing_to_stderr(autograded):
-    notebook = json.loads((autograded / "autograded" / "solution" / "lab1" / "lab1.ipynb").read_text())
+    notebook = json.loads((autograded["lab1"] / "autograded" / "solution" / "lab1" / "lab1.ipynb").read_text())
     cell = next(c for c in notebook["cells"] if c.get("metadata", {}).get("nbgrader", {}).get("grade"))
     kinds = [output["output_type"] for output in cell["outputs"]]
     assert "error" not in kinds and not any(o.get("name") == "stderr" for o in cell["outputs"])
@@ -87,11 +100,12 @@ def test_the_grading_cell_shows_the_report_and_writes_nothing_to_stderr(autograd
 
 
 def test_feedback_and_export_have_the_scores(batched_cases, autograded):
-    nbgrader(autograded, "generate_feedback", "lab3", "--force")
-    feedback = (autograded / "feedback" / FEEDBACK_CASE / "lab3" / "lab3.html").read_text()
+    course = autograded["lab3"]
+    nbgrader(course, "generate_feedback", "lab3", "--force")
+    feedback = (course / "feedback" / FEEDBACK_CASE / "lab3" / "lab3.html").read_text()
     assert "web-serves-volume" in feedback and "FAIL" in feedback
-    nbgrader(autograded, "export", "--to", str(autograded / "grades.csv"))
-    with (autograded / "grades.csv").open(newline="") as handle:
+    nbgrader(course, "export", "--to", str(course / "grades.csv"))
+    with (course / "grades.csv").open(newline="") as handle:
         exported = {(row["assignment"], row["student_id"]): float(row["raw_score"]) for row in csv.DictReader(handle)}
     assert exported[("lab3", "solution")] == 7.0
     mistake = FEEDBACK_CASE
