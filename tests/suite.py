@@ -56,6 +56,8 @@ def simulated_cluster_env() -> dict[str, str]:
                          "`make test SIM_TESTS=no` runs the rest without it")
     own = REPO / "build" / "sim.kubeconfig"
     own.parent.mkdir(exist_ok=True)
+    own.unlink(missing_ok=True)
+    own.touch(mode=0o600)  # it holds the clusters' credentials, as the user's own does
     shutil.copyfile(user_kubeconfig(), own)
     if before and before != SIM_CONTEXT:
         subprocess.run(["kubectl", "config", "use-context", before], check=True, stdout=subprocess.DEVNULL)

@@ -10,7 +10,7 @@ def at(seconds_ago: float) -> str:
 
 
 def pod(*started_ago: float, liveness: dict | None = None, startup: bool = False,
-        ready_ago: float | None = None) -> dict:
+        ready_ago: float | None = None, restarts: int = 0) -> dict:
     container = {"name": "web", "image": "nginx"}
     if liveness is not None:
         container["livenessProbe"] = {"httpGet": {"path": "/", "port": 80}, **liveness}
@@ -20,7 +20,8 @@ def pod(*started_ago: float, liveness: dict | None = None, startup: bool = False
                                                 "lastTransitionTime": at(ready_ago)}]
     return {"spec": {"containers": [container]},
             "status": {"conditions": conditions,
-                       "containerStatuses": [{"name": f"c{i}", "state": {"running": {"startedAt": at(ago)}}}
+                       "containerStatuses": [{"name": f"c{i}", "restartCount": restarts,
+                                              "state": {"running": {"startedAt": at(ago)}}}
                                              for i, ago in enumerate(started_ago)]}}
 
 
@@ -28,6 +29,13 @@ def test_a_container_holds_for_eight_seconds_by_default():
     assert settling.hold_remaining(pod(1), NOW) == 7
     assert settling.hold_remaining(pod(8), NOW) == 0
     assert settling.hold_remaining(pod(30, 2), NOW) == 6  # the most recent start counts
+
+
+def test_a_container_that_has_restarted_holds_twice_as_long():
+    assert settling.hold_remaining(pod(8, restarts=1), NOW) == 8
+    assert settling.hold_remaining(pod(16, restarts=3), NOW) == 0
+    assert "ended once" in settling.hold_reason(pod(1, restarts=1))
+    assert "8s running" in settling.hold_reason(pod(1))
 
 
 def test_a_liveness_probe_holds_for_its_whole_failure_window_and_the_restart():
