@@ -2,9 +2,10 @@
 can be Running and Ready for a moment and then crash (mariadb without a root password exits
 about a second after it starts), and a pod whose liveness probe fails stays Ready until the
 probe's patience runs out. So a state check passes only once the pod has held it: every
-container running for HELD_SECONDS, and, where liveness probes are declared, for their whole
-failure window and the restart it would end in. The simulated cluster reaches its states at
-once and keeps them: no hold there."""
+container running for HELD_SECONDS (RESTARTED_HELD_SECONDS once one has ended and been
+restarted), and, where liveness probes are declared, for their whole failure window and the
+restart it would end in. The simulated cluster reaches its states at once and keeps them: no
+hold there."""
 from __future__ import annotations
 
 import time
