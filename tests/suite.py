@@ -24,10 +24,13 @@ import sys
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO / "cluster"))
+import realnode, simulated  # noqa: E402  (cluster/ on sys.path: the contexts they make)
+
 CLUSTER = [sys.executable, str(REPO / "cluster" / "cluster.py")]
 PYTEST = [sys.executable, "-m", "pytest"]
-NODE_CONTEXT = "kwok-pods-course-node"
-SIM_CONTEXT = "kwok-pods-course"
+NODE_CONTEXT = realnode.CONTEXT
+SIM_CONTEXT = simulated.CONTEXT
 SIM_ONLY = ["tests/cluster/test_simulator.py", "tests/cluster/test_faults.py"]
 SIM_TESTS = [*SIM_ONLY, "tests/cluster/test_catalog.py", "tests/cluster/test_labs.py",
              "tests/cluster/test_exercises.py"]
