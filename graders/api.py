@@ -30,15 +30,16 @@ def grade(lab: str, namespace: str | None = None, *, wait: float = 0.0, context:
     namespace = namespace or definition.namespace
     started = time.monotonic()
     notes = _namespace_notes(cluster, namespace)
+    sightings = settling.Sightings()
     while True:
         version = _current_version(cluster, namespace) if wait > 0 else None
-        snapshot = Snapshot(cluster, namespace)
+        snapshot = Snapshot(cluster, namespace, sightings)
         results = definition.evaluate(snapshot)
         remaining = started + wait - time.monotonic()
         if remaining <= 0 or not any(r.status is Status.PENDING for r in results):
             break
         # A running pod still holding its state changes nothing when its hold ends: look again then.
-        holding = None if snapshot.simulated else settling.next_recheck(snapshot.pods_read())
+        holding = None if snapshot.simulated else settling.next_recheck(snapshot.pods_read(), sightings=sightings)
         _wait_for_change(cluster, namespace, version, min(remaining, (holding or remaining) + 0.2))
     report = LabReport(lab=definition.id, title=definition.title, namespace=namespace,
                        context=cluster.context, checks=results, simulated=snapshot.simulated,

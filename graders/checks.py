@@ -338,7 +338,7 @@ def ready(snapshot: Snapshot, pod_name: str, containers: list[str] = ()) -> Outc
             status = match.container_status(pod, name) or {}
             if not status.get("ready"):
                 return Outcome.pending(f'container "{name}" is not ready yet', where)
-        if not snapshot.simulated and (left := settling.hold_remaining(pod)) > 0:
+        if not snapshot.simulated and (left := settling.hold_remaining(pod, sightings=snapshot.sightings)) > 0:
             return Outcome.pending(f"Running and Ready: it counts once it has held for "
                                    f"{settling.hold_reason(pod)} ({left:.0f}s to go)", where)
         return Outcome.passed(f"Running and Ready on node {pod['spec']['nodeName']}", where)

@@ -4,8 +4,13 @@ about a second after it starts), and a pod whose liveness probe fails stays Read
 probe's patience runs out. So a state check passes only once the pod has held it: every
 container running for HELD_SECONDS (RESTARTED_HELD_SECONDS once one has ended and been
 restarted), and, where liveness probes are declared, for their whole failure window and the
-restart it would end in. The simulated cluster reaches its states at once and keeps them: no
-hold there."""
+restart it would end in.
+
+A busy node reports late: its kubelet writes the pods' statuses one after another, so a
+container can have ended seconds before the API server says so. While the kubelet's last change
+to a pod's status is recent, the hold also counts from when this grade first saw the pod running
+(Sightings), so a state is believed once the API server has shown it for the hold, however late
+it arrived. The simulated cluster reaches its states at once and keeps them: no hold there."""
 from __future__ import annotations
 
 import time
@@ -35,6 +40,18 @@ def liveness_window(container: dict) -> float:
             + probe.get("periodSeconds", 10) * probe.get("failureThreshold", 3))
 
 
+class Sightings:
+    """When one grade first saw each pod with all its containers running (it reads the namespace
+    again at every change, and the hold of a pod whose status is fresh counts from here)."""
+
+    def __init__(self) -> None:
+        self._first: dict[tuple, float] = {}
+
+    def first_seen(self, pod: dict, now: float) -> float:
+        key = (match.dig(pod, "metadata", "uid"), match.dig(pod, "metadata", "name"), last_start(pod))
+        return self._first.setdefault(key, now)
+
+
 def _time(stamp: str | None) -> float | None:
     return datetime.fromisoformat(stamp.replace("Z", "+00:00")).timestamp() if stamp else None
 
@@ -58,14 +75,28 @@ def liveness_since(pod: dict, started: float) -> float:
     return started
 
 
-def hold_remaining(pod: dict, now: float | None = None) -> float:
+def status_reported(pod: dict) -> float | None:
+    """When the kubelet last changed the pod's status, by the API server's clock (its managed
+    fields' time, in whole seconds); None where the pod does not say (a recorded snapshot)."""
+    stamps = [_time(entry.get("time")) for entry in match.dig(pod, "metadata", "managedFields", default=[])
+              if entry.get("subresource") == "status" and entry.get("time")]
+    return max(stamps) if stamps else None
+
+
+def hold_remaining(pod: dict, now: float | None = None, sightings: Sightings | None = None) -> float:
     """Seconds until the pod's running state has held long enough (0 when it has, or when it
-    is not running: there is nothing to hold)."""
+    is not running: there is nothing to hold). Without `sightings`, this is the first sight."""
     started = last_start(pod)
     if started is None:
         return 0.0
     now = now or time.time()
-    left = (RESTARTED_HELD_SECONDS if restarted(pod) else HELD_SECONDS) - (now - started)
+    held = RESTARTED_HELD_SECONDS if restarted(pod) else HELD_SECONDS
+    left = held - (now - started)
+    reported = status_reported(pod)
+    if reported is not None and now - reported < held:
+        # Its status changed lately: it may have arrived late, so it must also hold in the API.
+        seen = (sightings or Sightings()).first_seen(pod, now)
+        left = max(left, held - (now - seen))
     window = max([liveness_window(c) for c in match.dig(pod, "spec", "containers", default=[])], default=0)
     if window:
         left = max(left, window + RESTART_SECONDS - (now - liveness_since(pod, started)))
@@ -86,7 +117,7 @@ def hold_reason(pod: dict) -> str:
     return f"{HELD_SECONDS:.0f}s running: a container can crash right after it starts"
 
 
-def next_recheck(pods: list[dict], now: float | None = None) -> float | None:
+def next_recheck(pods: list[dict], now: float | None = None, sightings: Sightings | None = None) -> float | None:
     """Seconds until the earliest hold of these pods ends, or None if none is holding."""
-    waits = [w for w in (hold_remaining(p, now) for p in pods) if w > 0]
+    waits = [w for w in (hold_remaining(p, now, sightings) for p in pods) if w > 0]
     return min(waits) if waits else None

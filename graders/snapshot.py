@@ -3,6 +3,7 @@ so a check costs a request only for what it looks at, and all checks of one pass
 from __future__ import annotations
 
 from graders.cluster import Answer, ApiError, Cluster, Forbidden
+from graders.settling import Sightings
 
 KWOK_ANNOTATION = "kwok.x-k8s.io/node"
 LOG_LINES = 20  # the end of a container's log that a report quotes
@@ -14,9 +15,11 @@ class Blocked(Exception):
 
 
 class Snapshot:
-    def __init__(self, cluster: Cluster | None, namespace: str):
+    def __init__(self, cluster: Cluster | None, namespace: str, sightings: Sightings | None = None):
         self.cluster = cluster  # None for a recorded snapshot: what it does not hold is absent
         self.namespace = namespace
+        # When this grade first saw each pod running, kept across its passes (graders/settling.py).
+        self.sightings = sightings or Sightings()
         self._objects: dict[tuple[str, str], dict | None] = {}
         self._nodes: dict[str, dict] | None = None
         self._dry_runs: dict[str, str | None] = {}

@@ -5,6 +5,8 @@ a nesting-depth limit checked on the event stream before any object is built (de
 crashes the C loader and exhausts the pure one's recursion)."""
 from __future__ import annotations
 
+import itertools
+
 import yaml
 
 MAX_DEPTH = 40
@@ -19,9 +21,13 @@ def _where(mark) -> str:
     return f"line {mark.line + 1}, column {mark.column + 1}"
 
 
-def _screen(text: str) -> None:
-    depth = 0
+def _screen(text: str, most: int | None) -> None:
+    depth = documents = 0
     for event in yaml.parse(text, Loader=yaml.SafeLoader):
+        if isinstance(event, yaml.DocumentEndEvent):
+            documents += 1
+            if documents == most:
+                return
         if isinstance(event, yaml.AliasEvent):
             raise UnsafeYAML(f"{_where(event.start_mark)}: aliases (*{event.anchor}) are not allowed")
         if isinstance(event, yaml.NodeEvent) and event.anchor:
@@ -59,7 +65,8 @@ _Loader.yaml_implicit_resolvers = {
     for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()}
 
 
-def load_all(text: str) -> list:
-    """The documents of `text`; raises UnsafeYAML, or yaml.YAMLError for text that is not YAML."""
-    _screen(text)
-    return list(yaml.load_all(text, Loader=_Loader))
+def load_all(text: str, most: int | None = None) -> list:
+    """The documents of `text`, or its first `most` (the rest is not parsed); raises UnsafeYAML,
+    or yaml.YAMLError for text that is not YAML."""
+    _screen(text, most)
+    return list(itertools.islice(yaml.load_all(text, Loader=_Loader), most))

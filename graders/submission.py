@@ -96,7 +96,7 @@ def _parse(path: Path) -> list:
     try:
         if path.suffix.lower() == ".json":
             return [json.loads(text, object_pairs_hook=_no_duplicate_keys)]
-        documents = load_all(text)
+        documents = load_all(text, most=MAX_DOCUMENTS + 1)  # one more is refused: parse no further
     except UnsafeYAML as error:
         raise Rejected(f"{path.name}: {error}") from None
     except yaml.MarkedYAMLError as error:

@@ -10,7 +10,7 @@ def at(seconds_ago: float) -> str:
 
 
 def pod(*started_ago: float, liveness: dict | None = None, startup: bool = False,
-        ready_ago: float | None = None, restarts: int = 0) -> dict:
+        ready_ago: float | None = None, restarts: int = 0, reported_ago: float | None = None) -> dict:
     container = {"name": "web", "image": "nginx"}
     if liveness is not None:
         container["livenessProbe"] = {"httpGet": {"path": "/", "port": 80}, **liveness}
@@ -18,7 +18,12 @@ def pod(*started_ago: float, liveness: dict | None = None, startup: bool = False
         container["startupProbe"] = {"httpGet": {"path": "/", "port": 80}}
     conditions = [] if ready_ago is None else [{"type": "Ready", "status": "True",
                                                 "lastTransitionTime": at(ready_ago)}]
-    return {"spec": {"containers": [container]},
+    # The kubelet's last change to the status, as the API server stamps it (absent: not said).
+    managed = [] if reported_ago is None else [{"manager": "kubelet", "operation": "Update",
+                                                "subresource": "status", "time": at(reported_ago)}]
+    return {"metadata": {"name": "web", "uid": "u1", "managedFields": [
+                {"manager": "kubectl", "operation": "Update", "time": at(600)}, *managed]},
+            "spec": {"containers": [container]},
             "status": {"conditions": conditions,
                        "containerStatuses": [{"name": f"c{i}", "restartCount": restarts,
                                               "state": {"running": {"startedAt": at(ago)}}}
@@ -60,3 +65,25 @@ def test_a_pod_not_running_is_not_holding_and_the_next_recheck_is_the_earliest_h
     assert settling.last_start(waiting) is None and settling.hold_remaining(waiting, NOW) == 0
     assert settling.next_recheck([pod(1), pod(5), pod(20), waiting], NOW) == 3
     assert settling.next_recheck([pod(20)], NOW) is None
+
+
+def test_a_state_the_api_server_shows_lately_holds_from_when_the_grade_first_saw_it():
+    # A busy kubelet reported 9 s late that the container runs: it may have ended since.
+    late = pod(9, reported_ago=0)
+    assert settling.hold_remaining(late, NOW) == 8  # the first sight is now
+    sightings = settling.Sightings()
+    assert settling.hold_remaining(late, NOW - 3, sightings) == 8
+    assert settling.hold_remaining(late, NOW, sightings) == 5  # same pod, same start: seen 3 s ago
+    other = pod(9, reported_ago=0)
+    other["metadata"]["uid"] = "u2"
+    assert settling.hold_remaining(other, NOW, sightings) == 8  # another pod: its own first sight
+    assert settling.next_recheck([late], NOW, sightings) == 5
+    # restarted since (another start): a new sight, and a restarted container holds 16 s
+    assert settling.hold_remaining(pod(1, reported_ago=0, restarts=1), NOW, sightings) == 16
+
+
+def test_a_status_unchanged_for_the_hold_is_believed_from_the_start():
+    assert settling.hold_remaining(pod(30, reported_ago=8), NOW) == 0  # e.g. graded long after it started
+    assert settling.hold_remaining(pod(30, reported_ago=7), NOW) == 8  # changed lately: seen first now
+    assert settling.hold_remaining(pod(3, reported_ago=20, restarts=2), NOW) == 13  # the start still counts
+    assert settling.status_reported(pod(3)) is None  # a recorded snapshot: the start alone counts
