@@ -7,6 +7,10 @@ container's workingDir, and variables set on the line or given in env. A target 
 resolve keeps what it cannot resolve, as written: `$DIR/index.html`, `$(date).html`, `*.html`,
 or a relative path when the directory is unknown.
 
+It also tells which writes end the command line when they fail (a read-only mount refuses
+them): one followed by `&&`, the last command of the line, or any under `set -e` / `sh -e`.
+`touch f; tail -F f` goes on after a failed touch; `touch f && tail -F f` ends there.
+
 Limits: it reads, it does not run. Every branch counts (`a > x || b > y` writes x and y), loops
 run once, command substitutions and unknown variables stay as written, a program it does not
 know (sed -i, ln, a script file) is listed as unseen. Scripts nested in scripts are followed
@@ -29,6 +33,7 @@ class Writes:
     """What a command line writes."""
     files: tuple[str, ...]   # the targets, absolute and normalised where the line shows them
     unseen: tuple[str, ...]  # commands whose writes it cannot see (a program it does not know)
+    stopping: tuple[str, ...] = ()  # those of `files` whose failed write ends the command line
 
 
 class _Unreadable(ValueError):
@@ -52,7 +57,7 @@ def written_files(container: dict) -> Writes | None:
         shell.command(argv)
     except _Unreadable:
         return None
-    return Writes(tuple(shell.files), tuple(shell.unseen))
+    return Writes(tuple(shell.files), tuple(shell.unseen), tuple(shell.stopping))
 
 
 def normal_path(path: str) -> str:
@@ -93,7 +98,7 @@ _OPERATOR = re.compile("|".join(re.escape(op) for op in sorted(
 _KEYWORDS = {"if", "then", "elif", "else", "fi", "while", "until", "do", "done", "{", "}", "!", "time"}
 _PREFIXES = {"busybox", "exec", "command", "nohup"}  # run the command that follows them
 _SHELLS = {"sh", "bash", "ash", "dash", "ksh", "zsh"}
-_WRITES_NOTHING = {"echo", "printf", "cat", "ls", "sleep", "true", "false", ":", "exit", "return", "set",
+_WRITES_NOTHING = {"echo", "printf", "cat", "ls", "sleep", "true", "false", ":", "exit", "return",
                    "unset", "test", "[", "[[", "chmod", "chown", "date", "pwd", "hostname", "uname", "id",
                    "whoami", "grep", "head", "tail", "wc", "sort", "rm", "rmdir", "stat", "sync", "case",
                    "esac", "wait", "kill"}
@@ -112,7 +117,8 @@ _EXPANSION_ROOM = 2**20   # characters all expansions together may add: $D$D$D..
 _MOST_TOKENS = 100_000    # words and operators read in all; a longer line is read up to there
 _DEEPEST = 3              # sh -c inside sh -c inside sh -c: deeper ones are unseen
 _FOLLOWED = {"cd": "cd", "mkdir": "mkdir", "export": "export", "tee": "tee", "touch": "touch", "dd": "dd",
-             "cp": "copy", "mv": "copy", "install": "copy", "wget": "wget", "curl": "curl"}
+             "cp": "copy", "mv": "copy", "install": "copy", "wget": "wget", "curl": "curl", "set": "set_options"}
+_END = "end of script"  # the operator after a script's last command
 
 
 @dataclass
@@ -123,6 +129,12 @@ class _Shell:
     variables: dict[str, str] = field(default_factory=dict)
     files: list[str] = field(default_factory=list)
     unseen: list[str] = field(default_factory=list)
+    stopping: list[str] = field(default_factory=list)
+    # whether a failure of the command being read ends the command line; and, for a script,
+    # whether the end of the script does (its shell is the line's last command, or before &&)
+    fails_out: bool = True
+    script_ends_line: bool = True
+    errexit: bool = False  # set -e: any failure ends the script
     depth: int = 0
     room: int = _EXPANSION_ROOM
     tokens_left: int = _MOST_TOKENS
@@ -133,7 +145,7 @@ class _Shell:
         read = _tokens(text, most=self.tokens_left)
         self.tokens_left -= len(read)
         words, redirects = [], []
-        tokens = iter(read + [("op", ";")])
+        tokens = iter(read + [("op", _END)])
         for kind, value in tokens:
             if kind == "word":
                 words.append(value)
@@ -142,6 +154,7 @@ class _Shell:
                 if kind == "word":  # else a syntax error, where the shell stops
                     redirects.append((value, target))
             elif words or redirects:
+                self.fails_out = self.script_ends_line and (self.errexit or value in ("&&", _END))
                 for operator, target in redirects:
                     target = _expand(target, self.value)
                     descriptor = operator == ">&" and (target.isdigit() or target == "-")  # 2>&1, >&2
@@ -203,6 +216,8 @@ class _Shell:
         path = self.path(target)
         if path and not path.startswith("/dev/"):
             self.files.append(path)
+            if self.fails_out:
+                self.stopping.append(path)
 
     def is_directory(self, target: str) -> bool:
         return (target.endswith("/") or posixpath.basename(target) in (".", "..")
@@ -210,24 +225,25 @@ class _Shell:
 
     def shell(self, name: str, args: list[str]) -> None:
         """sh [-e -x -o OPTION ...] -c SCRIPT [$0 [$1 ...]]; sh FILE runs a script it cannot see."""
-        i, has_script = 0, False
+        i, has_script, errexit = 0, False, self.errexit
         while i < len(args) and args[i][:1] in ("-", "+") and args[i] not in ("-", "--"):
             flags = "" if args[i].startswith("--") else args[i][1:]
             has_script |= "c" in flags
+            errexit |= args[i].startswith("-") and ("e" in flags or "o" in flags and args[i + 1:i + 2] == ["errexit"])
             i += 2 if "o" in flags else 1
         if not has_script or self.depth == _DEEPEST:
             if args[i:]:
                 self.unseen.append(" ".join([name, *args]))
             return
-        if i < len(args):  # the script sees its own cd and variables, the rest sees them not
-            outer = self.cwd, self.variables
-            self.variables = dict(self.variables)
+        if i < len(args):  # the script sees its own cd, variables and options, the rest sees them not
+            outer = self.cwd, self.variables, self.errexit, self.script_ends_line
+            self.variables, self.errexit, self.script_ends_line = dict(self.variables), errexit, self.fails_out
             for number, value in enumerate(args[i + 1:]):
                 self.assign(str(number), value)
             self.depth += 1
             self.script(args[i])
             self.depth -= 1
-            self.cwd, self.variables = outer
+            self.cwd, self.variables, self.errexit, self.script_ends_line = outer
 
     def cd(self, args: list[str]) -> None:
         operands = _options(args, "")[1]
@@ -241,6 +257,13 @@ class _Shell:
 
     def mkdir(self, args: list[str]) -> None:
         self.directories.update(self.path(operand) for operand in _options(args, "m", {"mode"})[1])
+
+    def set_options(self, args: list[str]) -> None:
+        """set -e / set -o errexit (and +e, +o errexit, which undo it)."""
+        for i, arg in enumerate(args):
+            if arg[:1] in ("-", "+") and ("e" in arg[1:] and not arg.startswith("--")
+                                          or "o" in arg[1:] and args[i + 1:i + 2] == ["errexit"]):
+                self.errexit = arg.startswith("-")
 
     def export(self, args: list[str]) -> None:
         for found in filter(None, map(_ASSIGNMENT.fullmatch, args)):

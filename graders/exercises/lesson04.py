@@ -103,18 +103,19 @@ def _(s):
 def _(s):
     app, shipper, pairs = shared_mounts(s)
     if s.simulated:
-        # No container runs to ask: judge the command. It must not write where it may only read.
+        # No container runs to ask: judge the command. A write under its read-only mount fails
+        # there (Read-only file system); the command must not stop at it.
         read_only = [normal_path(m["mountPath"]) for _, m in pairs if m.get("readOnly") is True and m.get("mountPath")]
         writes = written_files(shipper.container)
-        blocked = [f for f in (writes.files if writes else ()) if any(lies_under(f, d) for d in read_only)]
+        blocked = [f for f in (writes.stopping if writes else ()) if any(lies_under(f, d) for d in read_only)]
         if blocked:
-            return Outcome.failed(f"log-shipper's command writes {', '.join(blocked)}, under its read-only mount: "
-                                  "a real cluster refuses that write (Read-only file system)",
+            return Outcome.failed(f"log-shipper's command writes {', '.join(blocked)}, under its read-only mount, and "
+                                  "stops when that write fails: a real cluster refuses it (Read-only file system)",
                                   where=shipper.where, path=shipper.path("command"),
                                   expected="a command that only reads the shared volume",
                                   actual=match.command_line(shipper.container))
-        return Outcome.passed("judged from the manifest (its command writes nothing under its read-only mount): "
-                              "the simulated cluster runs no containers to ask", shipper.where)
+        return Outcome.passed("judged from the manifest (its command does not stop at a write under its read-only "
+                              "mount): the simulated cluster runs no containers to ask", shipper.where)
     text = s.log(LOGGED, "log-shipper") or ""
     shipped = [line for line in text.splitlines() if APP_LINE.search(line)]
     if shipped:

@@ -3,7 +3,9 @@ setup untouched does not get full marks, and the exercise's worked answer (its `
 as a learner would run it) does. Where no container runs, an exercise that asks what a running
 container does is blocked, and says why, rather than judged.
 
-The exercises run side by side, each in a namespace of its own (its solution is written with $NS)."""
+The exercises run side by side, each in a namespace of its own (its solution is written with $NS).
+Other ways learners answer (tests/cases/exercises/<exercise>/*.yaml, each saying whether it
+earns full marks, as a real cluster has it) get the same verdict on either cluster."""
 from __future__ import annotations
 
 import os
@@ -20,13 +22,14 @@ from graders.cluster import Cluster
 from graders.exercises import NEEDS_CONTAINERS, Exercise
 from graders.results import LabReport, Status
 from graders.workspace import wait_default_service_account
-from tests.cases import REPO
+from tests.cases import CASES_DIR, REPO
 from tests.waiting import watch_until
 
 EXERCISES = exercises.all_exercises()
 SETUP = REPO / "course" / "exercises"
 SETTLE_SECONDS = 60
 SIDE_BY_SIDE = 8
+OTHER_ANSWERS = sorted((CASES_DIR / "exercises").glob("*/*.yaml"))
 
 
 @dataclass
@@ -124,3 +127,34 @@ def test_setup_manifests_exist_and_are_used_by_its_lesson(exercise):
 def test_every_lesson_has_exercises():
     lessons = sorted(p.name[:2] for p in (REPO / "course").glob("[0-9][0-9]-*.ipynb"))
     assert exercises.lessons() == lessons
+
+
+def full_marks_expected(answer) -> bool:
+    said = next(line for line in answer.read_text().splitlines() if line.startswith("# full marks:"))
+    return said.removeprefix("# full marks:").strip() == "yes"
+
+
+@pytest.fixture(scope="module")
+def other_answers(kube) -> dict[str, Future]:
+    cluster = Cluster.connect()
+
+    def graded(answer) -> LabReport:
+        namespace = f"exercise-{uuid.uuid4().hex[:8]}"
+        cluster.create("Namespace", {"metadata": {"name": namespace, "labels": {"pods-course/test": "true"}}})
+        try:
+            wait_default_service_account(cluster, namespace)
+            shell(f"kubectl apply -n $NS -f {answer}", namespace)
+            return grade(answer.parent.name, namespace, wait=SETTLE_SECONDS, cluster=cluster, mode="test")
+        finally:
+            cluster.delete_all("Pod", namespace, grace_seconds=0)
+            cluster.delete("Namespace", namespace)
+
+    with ThreadPoolExecutor(SIDE_BY_SIDE) as pool:
+        return {str(answer): pool.submit(graded, answer) for answer in OTHER_ANSWERS}
+
+
+@pytest.mark.parametrize("answer", OTHER_ANSWERS, ids=lambda answer: f"{answer.parent.name}-{answer.stem}")
+def test_other_answers_get_the_verdict_of_a_real_cluster(answer, other_answers):
+    report = other_answers[str(answer)].result()
+    assert (report.score == report.max_score) == full_marks_expected(answer), str(report)
+    assert report.count(Status.ERROR) == 0, str(report)

@@ -174,3 +174,28 @@ def test_file_names_and_normal_paths():
     assert shell_writes.file_name("/work/$(cat /etc/name)") == "$(cat /etc/name)"
     assert shell_writes.normal_path("//work//site/./index.html") == "/work/site/index.html"
     assert shell_writes.normal_path("/work/") == "/work"
+
+
+STOPPING = [  # (script, the writes whose failure ends the command line)
+    ("touch /logs/app.log && tail -F /logs/app.log", ["/logs/app.log"]),
+    ("touch /logs/app.log; tail -F /logs/app.log", []),  # the failed touch is not the end
+    ("touch /logs/app.log || true; tail -F /logs/app.log", []),
+    ("tail -F /logs/app.log > /logs/copy", ["/logs/copy"]),  # the last command: tail never runs
+    ("set -e; touch /logs/app.log; tail -F /logs/app.log", ["/logs/app.log"]),
+    ("set -o errexit\ntouch /logs/app.log\ntail -F /logs/app.log", ["/logs/app.log"]),
+    ("set -e; set +e; touch /logs/app.log; tail -F /logs/app.log", []),
+    ("while true; do date >> /logs/d; sleep 1; done", []),
+    ("sh -c 'touch /logs/a' && tail -F /logs/app.log", ["/logs/a"]),
+    ("sh -c 'touch /logs/a; echo' && tail -F /logs/app.log", []),  # the inner echo ends it well
+    ("sh -c 'touch /logs/a'; tail -F /logs/app.log", []),
+]
+
+
+@pytest.mark.parametrize("script,stopping", STOPPING, ids=[s for s, _ in STOPPING])
+def test_writes_that_end_the_line_when_they_fail(script, stopping):
+    assert list(shell_writes.written_files({"command": ["sh", "-c", script]}).stopping) == stopping
+
+
+def test_sh_e_and_a_command_without_a_shell_stop_at_a_failed_write():
+    assert shell_writes.written_files({"command": ["sh", "-ec", "touch /l/a; tail -F /l/a"]}).stopping == ("/l/a",)
+    assert shell_writes.written_files({"command": ["touch", "/l/a"]}).stopping == ("/l/a",)
