@@ -6,6 +6,10 @@ from __future__ import annotations
 
 import re
 from functools import cache
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # imported where quantities are read (below)
+    from decimal import Decimal
 
 # --- images -----------------------------------------------------------------------------------
 
