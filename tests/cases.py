@@ -6,7 +6,10 @@ gives the verdict of a cluster whose containers run (the real node, kind) where 
 the simulated cluster's, because the fault shows only once a process runs (a command that
 exits, a user the image cannot run as). A header line `# batch rejects: TEXT` marks a case that
 batch grading refuses before it reaches the cluster (Pod Security baseline), with TEXT in its
-reason."""
+reason.
+
+tests/cases/exercises/<exercise>/ holds other answers to lesson exercises, each saying
+`# full marks: yes` or `no` (tests/cluster/test_exercises.py)."""
 from __future__ import annotations
 
 from dataclasses import dataclass
