@@ -7,10 +7,10 @@ restarted), and, where liveness probes are declared, for their whole failure win
 restart it would end in.
 
 A busy node reports late: its kubelet writes the pods' statuses one after another, so a
-container can have ended seconds before the API server says so. While the kubelet's last change
-to a pod's status is recent, the hold also counts from when this grade first saw the pod running
-(Sightings), so a state is believed once the API server has shown it for the hold, however late
-it arrived. The simulated cluster reaches its states at once and keeps them: no hold there."""
+container can have ended seconds before the API server says so. So the state must also have been
+the API server's for the hold: since this grade first saw it (Sightings), or since the kubelet's
+last change to the pod's status. A state is believed once the API server has shown it for the
+hold, however late it arrived. The simulated cluster reaches its states at once and keeps them: no hold there."""
 from __future__ import annotations
 
 import time
@@ -93,10 +93,11 @@ def hold_remaining(pod: dict, now: float | None = None, sightings: Sightings | N
     held = RESTARTED_HELD_SECONDS if restarted(pod) else HELD_SECONDS
     left = held - (now - started)
     reported = status_reported(pod)
-    if reported is not None and now - reported < held:
-        # Its status changed lately: it may have arrived late, so it must also hold in the API.
+    if reported is not None:
+        # It may have arrived late: it must also have been the API server's state for the hold,
+        # as this grade saw it, or as the status's last change (none since) says.
         seen = (sightings or Sightings()).first_seen(pod, now)
-        left = max(left, held - (now - seen))
+        left = max(left, min(held - (now - seen), held - (now - reported)))
     window = max([liveness_window(c) for c in match.dig(pod, "spec", "containers", default=[])], default=0)
     if window:
         left = max(left, window + RESTART_SECONDS - (now - liveness_since(pod, started)))
