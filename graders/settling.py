@@ -48,7 +48,7 @@ class Sightings:
         self._first: dict[tuple, float] = {}
 
     def first_seen(self, pod: dict, now: float) -> float:
-        key = (match.dig(pod, "metadata", "uid"), match.dig(pod, "metadata", "name"), last_start(pod))
+        key = (match.dig(pod, "metadata", "uid"), last_start(pod))
         return self._first.setdefault(key, now)
 
 

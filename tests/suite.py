@@ -29,8 +29,6 @@ import realnode, simulated  # noqa: E402  (cluster/ on sys.path: the contexts th
 
 CLUSTER = [sys.executable, str(REPO / "cluster" / "cluster.py")]
 PYTEST = [sys.executable, "-m", "pytest"]
-NODE_CONTEXT = realnode.CONTEXT
-SIM_CONTEXT = simulated.CONTEXT
 SIM_ONLY = ["tests/cluster/test_simulator.py", "tests/cluster/test_faults.py"]
 SIM_TESTS = [*SIM_ONLY, "tests/cluster/test_catalog.py", "tests/cluster/test_labs.py",
              "tests/cluster/test_exercises.py"]
@@ -62,7 +60,7 @@ def simulated_cluster_env() -> dict[str, str]:
     own.unlink(missing_ok=True)
     own.touch(mode=0o600)  # it holds the clusters' credentials, as the user's own does
     shutil.copyfile(user_kubeconfig(), own)
-    if before and before != SIM_CONTEXT:
+    if before and before != simulated.CONTEXT:
         subprocess.run(["kubectl", "config", "use-context", before], check=True, stdout=subprocess.DEVNULL)
     return {**os.environ, "KUBECONFIG": str(own)}
 
@@ -104,7 +102,7 @@ def main() -> int:
 
     if options.sim_only:
         return finish_sim_run(start_sim_run(options))
-    if current_context() != NODE_CONTEXT:
+    if current_context() != realnode.CONTEXT:
         return run([*PYTEST, *shlex.split(options.node_args)])
     sim = None if options.no_sim else start_sim_run(options)
     try:

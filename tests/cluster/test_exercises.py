@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import os
 import subprocess
-import uuid
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 
@@ -21,8 +20,8 @@ from graders import exercises, grade
 from graders.cluster import Cluster
 from graders.exercises import NEEDS_CONTAINERS, Exercise
 from graders.results import LabReport, Status
-from graders.workspace import wait_default_service_account
 from tests.cases import CASES_DIR, REPO
+from tests.namespaces import own_namespace
 from tests.waiting import watch_until
 
 EXERCISES = exercises.all_exercises()
@@ -60,10 +59,7 @@ def settled(core, pod: str, namespace: str) -> None:
 
 
 def grade_before_and_after(cluster: Cluster, core, exercise: Exercise, simulated: bool) -> Graded:
-    namespace = f"exercise-{uuid.uuid4().hex[:8]}"
-    cluster.create("Namespace", {"metadata": {"name": namespace, "labels": {"pods-course/test": "true"}}})
-    try:
-        wait_default_service_account(cluster, namespace)
+    with own_namespace(cluster, "exercise") as namespace:
         for manifest in exercise.setup:
             shell(f"kubectl apply -n $NS -f exercises/{manifest}", namespace)
             for pod in pods_of(SETUP / manifest):
@@ -74,9 +70,6 @@ def grade_before_and_after(cluster: Cluster, core, exercise: Exercise, simulated
         output = "" if exercise.needs_containers and simulated else shell(exercise.solution, namespace)
         solved = grade(exercise.id, namespace, wait=SETTLE_SECONDS, cluster=cluster, mode="test")
         return Graded(untouched, solved, output)
-    finally:
-        cluster.delete_all("Pod", namespace, grace_seconds=0)
-        cluster.delete("Namespace", namespace)
 
 
 @pytest.fixture(scope="module")
@@ -139,15 +132,9 @@ def other_answers(kube) -> dict[str, Future]:
     cluster = Cluster.connect()
 
     def graded(answer) -> LabReport:
-        namespace = f"exercise-{uuid.uuid4().hex[:8]}"
-        cluster.create("Namespace", {"metadata": {"name": namespace, "labels": {"pods-course/test": "true"}}})
-        try:
-            wait_default_service_account(cluster, namespace)
+        with own_namespace(cluster, "exercise") as namespace:
             shell(f"kubectl apply -n $NS -f {answer}", namespace)
             return grade(answer.parent.name, namespace, wait=SETTLE_SECONDS, cluster=cluster, mode="test")
-        finally:
-            cluster.delete_all("Pod", namespace, grace_seconds=0)
-            cluster.delete("Namespace", namespace)
 
     with ThreadPoolExecutor(SIDE_BY_SIDE) as pool:
         return {str(answer): pool.submit(graded, answer) for answer in OTHER_ANSWERS}

@@ -7,7 +7,6 @@ minutes where containers run."""
 from __future__ import annotations
 
 import subprocess
-import uuid
 from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 
@@ -18,8 +17,8 @@ from graders import grade
 from graders.cluster import Cluster
 from graders.labs import lab_ids
 from graders.results import LabReport, Status
-from graders.workspace import wait_default_service_account
 from tests.cases import CASES_DIR, REPO, Case, all_cases, defines_objects
+from tests.namespaces import own_namespace
 from tests.verdicts import assert_verdict
 
 SETTLE_SECONDS = 60  # lab4 where containers run: Ready behind its startup probe, then the liveness window (graders/settling.py)
@@ -43,15 +42,9 @@ def apply(manifests: Path, namespace: str) -> None:
 
 
 def grade_in_own_namespace(cluster: Cluster, case: Case) -> LabReport:
-    namespace = f"verdict-{uuid.uuid4().hex[:8]}"
-    cluster.create("Namespace", {"metadata": {"name": namespace, "labels": {"pods-course/test": "true"}}})
-    try:
-        wait_default_service_account(cluster, namespace)
+    with own_namespace(cluster, "verdict") as namespace:
         apply(case.manifests, namespace)
         return grade(case.lab, namespace, wait=SETTLE_SECONDS, cluster=cluster)
-    finally:
-        cluster.delete_all("Pod", namespace, grace_seconds=0)  # their cpu is free at once for the others
-        cluster.delete("Namespace", namespace)
 
 
 @pytest.fixture(scope="module")
