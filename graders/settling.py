@@ -114,8 +114,10 @@ def hold_reason(pod: dict) -> str:
     if any(liveness_window(c) for c in match.dig(pod, "spec", "containers", default=[])):
         return "its liveness probes' failure window, and the restart it would end in"
     if restarted(pod):
-        return f"{RESTARTED_HELD_SECONDS:.0f}s running: a container of it has already ended once"
-    return f"{HELD_SECONDS:.0f}s running: a container can crash right after it starts"
+        return (f"{RESTARTED_HELD_SECONDS:.0f}s running, unchanged in the API server: a container of it "
+                "has already ended once")
+    return (f"{HELD_SECONDS:.0f}s running, unchanged in the API server: a container can crash right after "
+            "it starts, and a busy node reports it late")
 
 
 def next_recheck(pods: list[dict], now: float | None = None, sightings: Sightings | None = None) -> float | None:
