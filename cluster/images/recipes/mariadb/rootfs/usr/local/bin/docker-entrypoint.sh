@@ -125,13 +125,24 @@ docker_temp_server_stop() {
 	wait "$MARIADB_PID" || true
 }
 
+# 32 characters for MARIADB_RANDOM_ROOT_PASSWORD. /dev/urandom is read in bounded chunks that tr
+# reads to the end: `tr < /dev/urandom | head -c 32` kills tr with SIGPIPE, and pipefail made
+# that the script's exit (141).
+random_password() {
+	_pw=
+	while [ ${#_pw} -lt 32 ]; do
+		_pw="$_pw$(head -c 256 /dev/urandom | tr -dc 'A-Za-z0-9_.,;:+=-')"
+	done
+	printf '%.32s' "$_pw"
+}
+
 sql_escape() {
 	printf '%s' "$1" | sed -e 's/\\/\\\\/g' -e "s/'/\\\\'/g"
 }
 
 docker_setup_db() {
 	if [ -n "$MARIADB_RANDOM_ROOT_PASSWORD" ]; then
-		MARIADB_ROOT_PASSWORD="$(tr -dc 'A-Za-z0-9_.,;:+=-' < /dev/urandom | head -c 32)"
+		MARIADB_ROOT_PASSWORD="$(random_password)"
 		export MARIADB_ROOT_PASSWORD MYSQL_ROOT_PASSWORD="$MARIADB_ROOT_PASSWORD"
 		mysql_note "GENERATED ROOT PASSWORD: $MARIADB_ROOT_PASSWORD"
 	fi
