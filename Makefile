@@ -10,27 +10,34 @@ ALLOW_ROOT := $(if $(filter 0,$(shell id -u)),--allow-root)
 PROVIDER ?= auto
 PYTEST_ARGS ?=
 SIM_PYTEST_ARGS ?= -p no:cacheprovider
-# make test SIM_TESTS=no: only the current cluster's run
+# make test SIM_TESTS=no: without the simulated cluster's run; KIND_TESTS=no: without the kind leg
 SIM_TESTS ?= yes
+KIND_TESTS ?= yes
+KIND_PYTEST_ARGS ?= -p no:cacheprovider
 # Extra options for JupyterLab, e.g. make lab LAB_ARGS="--port=8890"
 LAB_ARGS ?=
 # The browser test drives Debian's chromium.
 CHROMIUM := /usr/bin/chromium
 
-.PHONY: start test test-sim venv cluster cluster-down cluster-status lab instructor chromium clean
+.PHONY: start test test-sim test-kind venv cluster cluster-down cluster-status lab instructor chromium clean
 
 start: cluster lab  ## install, bring the cluster up, open the course in JupyterLab
 
-# On the real node, `make test` runs the simulated cluster's own tests beside the node's
-# (tests/suite.py says which, and why); SIM_TESTS=no leaves them out.
-SUITE := $(BIN)/python tests/suite.py --node-args "$(PYTEST_ARGS)" --sim-args "$(SIM_PYTEST_ARGS)"
+# On the real node, `make test` runs the simulated cluster's own tests beside the node's, then the
+# kind leg (tests/suite.py says which, and why); SIM_TESTS=no and KIND_TESTS=no leave them out.
+SUITE := $(BIN)/python tests/suite.py --node-args "$(PYTEST_ARGS)" --sim-args "$(SIM_PYTEST_ARGS)" \
+	--kind-args "$(KIND_PYTEST_ARGS)"
 test: cluster chromium  ## install, bring the cluster up, run the whole test suite
-	$(SUITE) $(if $(filter no,$(SIM_TESTS)),--no-sim)
+	$(SUITE) $(if $(filter no,$(SIM_TESTS)),--no-sim) $(if $(filter no,$(KIND_TESTS)),--no-kind)
 
 # The simulator's tests, the API-fault tests, the catalog's, the lab verdicts and the exercises on
 # the simulated cluster, with a kubeconfig of their own: the current context does not change.
 test-sim: venv  ## the simulated cluster's own tests (brought up beside the current cluster)
 	$(SUITE) --sim-only
+
+# kind's leg alone: its cluster up (a private Docker engine where none runs), its tests, down.
+test-kind: venv  ## the kind leg's tests, on a kind cluster brought up and deleted for them
+	$(SUITE) --kind-only
 
 venv: $(INSTALLED)
 

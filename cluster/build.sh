@@ -5,9 +5,15 @@
 #   etcd          etcd's server
 #   kwok, kwokctl the node and kubelet simulator and its cluster manager
 #   containerd    the real node's container runtime (containerd, its runc shim, ctr)
-#   cni           the real node's network plugins (bridge, host-local, loopback)
+#   cni           the network plugins of the real node and of kind's nodes (bridge, ptp,
+#                 host-local, loopback, portmap)
+#   kind          kind itself (the course's own, when none is installed)
+#   kubeadm       kubeadm and kubectl, one multi-call binary, for the offline kind node image
+#   coredns       CoreDNS, the offline kind node image's cluster DNS
+#   kindnet       the offline kind node image's network (kindimage/kindnet/), kindnetd's stand-in
 #
-#   build.sh [TARGET...]           TARGET: all (default), node (all + containerd + cni), or a component
+#   build.sh [TARGET...]           TARGET: all (default), node (all + containerd + cni),
+#                                  kindimage (what the offline kind node image needs), or a component
 #   build.sh --cached [TARGET...]  only look: fail, naming them, when some are not built
 #
 # Products go to $COURSE_CACHE/bin/<component>-<version>-<go version>/ (outside the repository)
@@ -90,8 +96,16 @@ describe() {
       dir=$cache/bin/containerd-$CONTAINERD_VERSION products="containerd containerd-shim-runc-v2 ctr"
       title="containerd $CONTAINERD_VERSION (containerd, its runc shim, ctr)" ;;
     cni)
-      dir=$cache/bin/cni-$CNI_PLUGINS_VERSION products="bridge host-local loopback"
-      title="CNI plugins $CNI_PLUGINS_VERSION (bridge, host-local, loopback)" ;;
+      dir=$cache/bin/cni-$CNI_PLUGINS_VERSION products="bridge ptp host-local loopback portmap"
+      title="CNI plugins $CNI_PLUGINS_VERSION (bridge, ptp, host-local, loopback, portmap)" ;;
+    kind) dir=$cache/bin/kind-$KIND_VERSION products=kind title="kind $KIND_VERSION" ;;
+    kubeadm)
+      dir=$cache/bin/kubeadm-$KUBERNETES_VERSION-$(sources_digest "$here/kindimage/kubeadm")
+      products="kubeadm kubectl" title="kubeadm and kubectl $KUBERNETES_VERSION" ;;
+    coredns) dir=$cache/bin/coredns-$COREDNS_VERSION products=coredns title="CoreDNS $COREDNS_VERSION" ;;
+    kindnet)
+      dir=$cache/bin/kindnet-$(sources_digest "$here/kindimage/kindnet") products=kindnet
+      title="the kind nodes' network (kindimage/kindnet)" ;;
   esac
   dir+="-$go_version"  # binaries of another Go are not taken: they are rebuilt once
 }
@@ -134,8 +148,36 @@ build_containerd() {
 build_cni() {
   local module=github.com/containernetworking/plugins
   CGO_ENABLED=0 GOBIN="$1" go install -trimpath -ldflags "-s -w" \
-    "$module/plugins/main/bridge@$CNI_PLUGINS_VERSION" "$module/plugins/ipam/host-local@$CNI_PLUGINS_VERSION" \
-    "$module/plugins/main/loopback@$CNI_PLUGINS_VERSION"
+    "$module/plugins/main/bridge@$CNI_PLUGINS_VERSION" "$module/plugins/main/ptp@$CNI_PLUGINS_VERSION" \
+    "$module/plugins/ipam/host-local@$CNI_PLUGINS_VERSION" "$module/plugins/main/loopback@$CNI_PLUGINS_VERSION" \
+    "$module/plugins/meta/portmap@$CNI_PLUGINS_VERSION"
+}
+
+build_kind() {
+  CGO_ENABLED=0 GOBIN="$1" go install -trimpath -ldflags "-s -w" "sigs.k8s.io/kind@$KIND_VERSION"
+}
+
+# Static: they run in kind's node image, whatever its libc.
+build_kubeadm() {
+  local v=${KUBERNETES_VERSION#v} minor ld="" pkg edits
+  minor=$(echo "$v" | cut -d. -f2)
+  for pkg in k8s.io/component-base/version k8s.io/client-go/pkg/version; do
+    ld+=" -X $pkg.gitVersion=$KUBERNETES_VERSION -X $pkg.gitMajor=1 -X $pkg.gitMinor=$minor"
+    ld+=" -X $pkg.gitTreeState=clean -X $pkg.buildDate=$(date -u +%Y-%m-%dT%H:%M:%SZ)"
+  done
+  echo "== kubeadm: finding k8s.io/kubernetes's staging modules"
+  edits=$(staging_replaces)
+  ln -sf kubeadm "$1/kubectl"
+  CGO_ENABLED=0 EDITS=$edits LDFLAGS=$ld \
+    build_module kubeadm "$here/kindimage/kubeadm" "$1/kubeadm" "k8s.io/kubernetes@$KUBERNETES_VERSION"
+}
+
+build_coredns() {
+  CGO_ENABLED=0 GOBIN="$1" go install -trimpath -ldflags "-s -w" "github.com/coredns/coredns@$COREDNS_VERSION"
+}
+
+build_kindnet() {
+  CGO_ENABLED=0 EDITS="" LDFLAGS="" build_module kindnet "$here/kindimage/kindnet" "$1/kindnet"
 }
 
 built() {
@@ -194,8 +236,9 @@ for target in "${@:-all}"; do
   case $target in
     all) add etcd kwok controlplane ;;
     node) add etcd kwok controlplane containerd cni ;;
-    controlplane | etcd | kwok | containerd | cni) add "$target" ;;
-    *) log "usage: $0 [--cached] [all|node|controlplane|etcd|kwok|containerd|cni]..."; exit 2 ;;
+    kindimage) add etcd controlplane containerd cni kubeadm coredns kindnet ;;
+    controlplane | etcd | kwok | containerd | cni | kind | kubeadm | coredns | kindnet) add "$target" ;;
+    *) log "usage: $0 [--cached] [all|node|kindimage|controlplane|etcd|kwok|containerd|cni|kind|kubeadm|coredns|kindnet]..."; exit 2 ;;
   esac
 done
 

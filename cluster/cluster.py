@@ -1,17 +1,19 @@
 #!/usr/bin/env python3
 """The course cluster: bring it up, report its state, tear it down.
 
-Three kinds of cluster serve the course, each in a module of its own:
+Three kinds of cluster serve the course, each in a module of its own behind one interface
+(providers.py):
 
-  kind  a kind cluster (real containers in Docker), from kind.yaml. Needs Docker and kind
-        (kindcluster.py).
+  kind  a kind cluster (real containers in Docker), from kind.yaml: a control plane and two
+        workers. Uses the Docker engine that runs here; on Linux as root without one, starts a
+        private engine of its own. kind is built when missing (kindcluster.py).
   node  a real node on this machine: the course's control plane with a kubelet, containerd and
         runc, and the course's images built here from Debian packages. Pods really run. Needs
         Linux and root, Go to build; no Docker, no registry (realnode.py).
   sim   the simulated cluster: the same control plane with KWOK playing the nodes and kubelets;
         no container runs. Needs Go to build; runs anywhere, as any user (simulated.py).
 
-`auto` picks kind where Docker and kind work, then the real node where it can run, else the
+`auto` picks kind where a Docker engine runs, then the real node where it can run, else the
 simulated cluster. `up` is idempotent: when the cluster already answers it only makes it the
 current context. Uses only the standard library, so it runs before (and without) the course's
 virtualenv.
@@ -24,66 +26,60 @@ import subprocess
 import sys
 import time
 
-import kindcluster
-import realnode
 import simulated
-from common import ClusterError, answers, build, go, kubectl, log, run
+from common import ClusterError, build, go, kubectl, log, run
+from providers import PROVIDERS
 
-CONTEXTS = {"kind": kindcluster.CONTEXT, "node": realnode.CONTEXT, "sim": simulated.CONTEXT}
+CONTEXTS = {name: provider.context for name, provider in PROVIDERS.items()}
 
 
 def choose_provider(provider: str) -> str:
     if provider != "auto":
         return provider
-    if kindcluster.possible():
-        return "kind"
-    if not go():
+    if not go() and PROVIDERS["kind"].auto_unavailable():
         raise ClusterError(
             "No way to make a cluster here. Either\n"
             "  - run `make venv`: it installs the project's Go, which builds the real node (Linux, as "
             "root) or the simulated cluster (no Docker needed), or\n"
-            "  - install Docker and kind (https://kind.sigs.k8s.io/) for a cluster with real containers.")
-    reason = realnode.unavailable()
-    if reason is None:
-        log("auto: no Docker here, so the course runs on a real node on this machine "
-            "(containers really run); `--provider sim` chooses the simulated cluster instead")
-        return "node"
-    log(f"auto: the simulated cluster (no container runs): {reason}")
-    return "sim"
+            "  - install and start Docker for a kind cluster with real containers.")
+    reasons = []
+    for name, candidate in PROVIDERS.items():
+        reason = candidate.auto_unavailable()
+        if reason is None:
+            if reasons:
+                log(f"auto: {candidate.summary}; not {'; not '.join(reasons)} "
+                    f"(`--provider` chooses another)")
+            return name
+        reasons.append(f"{name}: {reason}")
+    raise ClusterError("no kind of cluster can run here:\n  " + "\n  ".join(reasons))
 
 
 def up(provider: str) -> None:
     started = time.monotonic()
-    chosen = choose_provider(provider)
-    if chosen == "kind":
-        kindcluster.up()
-    elif chosen == "node":
-        realnode.up()
-    else:
-        simulated.up(build("all"))
+    chosen = PROVIDERS[choose_provider(provider)]
+    if reason := chosen.unavailable():
+        raise ClusterError(reason)
+    chosen.up()
     log(f"ready in {time.monotonic() - started:.1f}s")
 
 
 def down(provider: str) -> None:
-    if provider in ("auto", "sim"):
-        simulated.down()
-    if provider in ("auto", "node"):
-        realnode.down()
-    if provider in ("auto", "kind"):
-        kindcluster.down()
+    for name, candidate in reversed(PROVIDERS.items()):
+        if provider in ("auto", name):
+            candidate.down()
 
 
 def status(provider: str) -> int:
     """Prints one line per kind of cluster; exit 0 when a course cluster answers."""
     up_count = 0
     current = run([kubectl(), "config", "current-context"], check=False).stdout.strip()
-    for kind, context in CONTEXTS.items():
-        if provider not in ("auto", kind):
+    for name, candidate in PROVIDERS.items():
+        if provider not in ("auto", name):
             continue
-        state = "up" if answers(context) else "down"
+        state = candidate.status()
         up_count += state == "up"
-        marker = " (current context)" if current == context else ""
-        print(f"{kind:4} {context:22} {state}{marker}")
+        marker = " (current context)" if current == candidate.context else ""
+        print(f"{name:4} {candidate.context:22} {state}{marker}")
     if state_details := _server_version(current) if current in CONTEXTS.values() else None:
         print(f"server version: {state_details}")
     return 0 if up_count else 1
@@ -104,8 +100,8 @@ def main(argv: list[str] | None = None) -> int:
         epilog="examples:\n  python cluster/cluster.py up\n  python cluster/cluster.py up --provider node\n"
                "  python cluster/cluster.py status\n  python cluster/cluster.py down")
     parser.add_argument("command", choices=["up", "down", "status"])
-    parser.add_argument("--provider", choices=["auto", "kind", "node", "sim"], default="auto",
-                        help="auto (default) picks kind when Docker and kind work, then the real "
+    parser.add_argument("--provider", choices=["auto", *PROVIDERS], default="auto",
+                        help="auto (default) picks kind where a Docker engine runs, then the real "
                              "node (Linux, root), else sim")
     parser.add_argument("--name", help="another simulated cluster beside the course's (with --provider sim): "
                                         "its context is kwok-NAME")

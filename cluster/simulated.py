@@ -41,6 +41,18 @@ def _listed(name: str) -> list[str]:
             if line.strip() and not line.startswith("#")]
 
 
+def pod_jq() -> str:
+    """pods.jq on one line with its lists filled in: the definitions in front of every selector
+    of stages.yaml that says @POD_JQ@."""
+    images, settings = catalog.repositories(), _listed("db-root-settings.txt")
+    programs = _listed("busybox-programs.txt")
+    definitions = " ".join(line.strip() for line in (SIM / "pods.jq").read_text().splitlines()
+                           if line.strip() and not line.lstrip().startswith("#"))
+    return (definitions.replace("@KNOWN_IMAGES_JQ@", ", ".join(json.dumps(i) for i in images))
+            .replace("@DB_ROOT_SETTINGS_JQ@", ", ".join(json.dumps(v) for v in settings))
+            .replace("@BUSYBOX_PROGRAMS_JQ@", ", ".join(json.dumps(v) for v in programs)))
+
+
 def config() -> Path:
     """kwokctl's configuration: kwok.yaml, KWOK's default stages, the course's stages (with
     their shared jq definitions and lists filled in) and the simulated logs."""
@@ -53,15 +65,10 @@ def config() -> Path:
     # The images that pull: the same catalog the real node's registry serves.
     images, settings = catalog.repositories(), _listed("db-root-settings.txt")
     programs = _listed("busybox-programs.txt")
-    pod_jq = " ".join(line.strip() for line in (SIM / "pods.jq").read_text().splitlines()
-                      if line.strip() and not line.lstrip().startswith("#"))
-    pod_jq = (pod_jq.replace("@KNOWN_IMAGES_JQ@", ", ".join(json.dumps(i) for i in images))
-              .replace("@DB_ROOT_SETTINGS_JQ@", ", ".join(json.dumps(v) for v in settings))
-              .replace("@BUSYBOX_PROGRAMS_JQ@", ", ".join(json.dumps(v) for v in programs)))
     stages = re.sub(r"^( *)@INCLUDE (\S+)@$",  # a shared template, indented where it goes
                     lambda m: textwrap.indent((SIM / m[2]).read_text(), m[1]),
                     (SIM / "stages.yaml").read_text(), flags=re.MULTILINE)
-    stages = (stages.replace("@POD_JQ@", pod_jq)
+    stages = (stages.replace("@POD_JQ@", pod_jq())
               .replace("@KNOWN_IMAGES@", " ".join(json.dumps(i) for i in images))
               .replace("@DB_ROOT_SETTINGS@", " ".join(json.dumps(v) for v in settings))
               .replace("@BUSYBOX_PROGRAMS@", " ".join(json.dumps(v) for v in programs)))

@@ -2,7 +2,7 @@
 """A read-only container registry serving the course's images (the pull side of the OCI
 distribution spec, as containerd uses it through registry mirrors).
 
-    python3 cluster/images/registry.py --listen 127.0.0.1:5000 [--images DIR]
+    python3 cluster/images/registry.py --listen 127.0.0.1:5000 [--images DIR] [--catalog FILE]
 
 DIR is build.py's images directory (its current.json names each recipe's image layout; default
 $COURSE_CACHE/images). From Python: ``serve(host, port, images)`` with images = build_all()'s
@@ -222,6 +222,8 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--listen", default="127.0.0.1:5000", help="HOST:PORT (default 127.0.0.1:5000)")
     parser.add_argument("--images", help="build.py's images directory (default $COURSE_CACHE/images)")
+    parser.add_argument("--catalog", type=Path, default=catalog.CATALOG,
+                        help="the repositories served and their recipes (default: catalog.txt)")
     args = parser.parse_args(argv)
     host, _, port = args.listen.rpartition(":")
     if args.images:
@@ -230,7 +232,7 @@ def main(argv: list[str] | None = None) -> int:
         from images import build
         images = build.images_root()
     try:
-        server = serve(host.strip("[]") or "127.0.0.1", int(port), images)
+        server = serve(host.strip("[]") or "127.0.0.1", int(port), images, catalog.entries(args.catalog))
     except (OSError, ValueError) as e:
         print(f"registry.py: {e}", file=sys.stderr)
         return 1

@@ -14,11 +14,23 @@ def known: (contains("@") | not) and (repo | IN(@KNOWN_IMAGES_JQ@));
 def all_containers: (.spec.initContainers // [])[], .spec.containers[];
 def unknown_image: any(all_containers; .image | known | not);
 
-# mariadb and mysql refuse to start without one of these settings (db-root-settings.txt).
+# mariadb and mysql refuse to start without one of these settings (db-root-settings.txt, which
+# says when one counts; graders/db_root_settings.py judges alike).
 def is_db: .image | repo | IN("mariadb", "mysql");
 def root_settings: @DB_ROOT_SETTINGS_JQ@;
+# A container's env entries as the kubelet leaves them: a later entry of a name replaces one before.
+def effective_env: reduce (.env // [])[] as $e ({}; .[$e.name] = $e) | .[];
+# Whether a path lies in a volume mounted into the container (a relative one starts from its
+# working directory): the only place a _FILE variable's file can come from.
+def mounted($path): (if ($path | startswith("/")) then $path else ((.workingDir // "") | rtrimstr("/")) + "/" + $path end) as $p
+  | any((.volumeMounts // [])[]; (.mountPath | rtrimstr("/")) as $m | $p == $m or ($p | startswith($m + "/")));
+# A setting counts when it is not empty (the entrypoint tests -n) or comes from a Secret, ConfigMap
+# or field (not read here); a _FILE one when its path lies in a mounted volume.
+def sets_root: . as $c | any(effective_env; (.name | IN(root_settings)) and
+  (if .valueFrom then true elif (.name | endswith("_FILE")) then ((.value // "") as $p | $p != "" and ($c | mounted($p)))
+   else (.value // "") != "" end));
 # envFrom counts as configured: the stage cannot read the Secret or ConfigMap it names.
-def db_configured: any((.env // [])[]; .name | IN(root_settings)) or ((.envFrom // []) | length > 0);
+def db_configured: sets_root or ((.envFrom // []) | length > 0);
 
 # A quantity in bytes ("128Mi", "1G", "268435456", "0.5Gi").
 def bytes: tostring | capture("^(?<n>[0-9.]+)(?<u>[A-Za-z]*)$")

@@ -86,10 +86,14 @@ def test_server_reports_the_pinned_release(kube, core):
     pinned = dict(line.split("=", 1) for line in (REPO / "cluster/versions.env").read_text().splitlines()
                   if line and not line.startswith("#"))["KUBERNETES_VERSION"]
     nodes = core.list_node().items
-    if any((n.spec.provider_id or "").startswith("kind://") for n in nodes):
-        pytest.skip("a kind cluster runs kind's own release")
     info = client.VersionApi(kube).get_code()
-    assert info.git_version == pinned
     assert (info.major, info.minor) == ("1", pinned.split(".")[1])
     real = [n for n in nodes if (n.metadata.annotations or {}).get("kwok.x-k8s.io/node") != "fake"]
+    if any((n.spec.provider_id or "").startswith("kind://") for n in nodes):
+        # kind.yaml's pinned image is a patch release of the same minor (the offline image is
+        # the course's own build of the pinned one)
+        assert info.git_version.startswith(pinned.rsplit(".", 1)[0] + "."), info.git_version
+        assert all(n.status.node_info.kubelet_version == info.git_version for n in real)
+        return
+    assert info.git_version == pinned
     assert all(n.status.node_info.kubelet_version == pinned for n in real)  # the real node's kubelet

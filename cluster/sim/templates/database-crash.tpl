@@ -19,8 +19,19 @@ containerStatuses:
 - name: {{ .name | Quote }}
   image: {{ .image | Quote }}
   {{ if has $repo (list "mariadb" "mysql") }}
-  {{ $configured := gt (len (default (list) .envFrom)) 0 }}
-  {{ range default (list) .env }}{{ if has .name $settings }}{{ $configured = true }}{{ end }}{{ end }}
+  {{/* pods.jq's db_configured: a setting of db-root-settings.txt not empty (the last entry of a
+       name wins), a _FILE one whose path lies in a mounted volume; or any envFrom */}}
+  {{ $c := . }}{{ $taken := dict }}
+  {{ range default (list) .env }}
+  {{ $counts := and (has .name $settings) (or .value .valueFrom) }}
+  {{ if and $counts .value (hasSuffix "_FILE" .name) }}
+  {{ $path := .value }}{{ if not (hasPrefix "/" $path) }}{{ $path = printf "%s/%s" (trimSuffix "/" (default "" $c.workingDir)) $path }}{{ end }}
+  {{ $counts = false }}
+  {{ range default (list) $c.volumeMounts }}{{ $m := trimSuffix "/" .mountPath }}{{ if or (eq $path $m) (hasPrefix (printf "%s/" $m) $path) }}{{ $counts = true }}{{ end }}{{ end }}
+  {{ end }}
+  {{ if $counts }}{{ $_ := set $taken .name true }}{{ else }}{{ $_ := unset $taken .name }}{{ end }}
+  {{ end }}
+  {{ $configured := or (gt (len (default (list) .envFrom)) 0) (gt (len $taken) 0) }}
   ready: false
   {{ $ended := "" }}{{ if $before }}{{ $ended = dig "state" "terminated" "" $before }}{{ end }}
   {{ if $ended }}

@@ -1,0 +1,3 @@
+module pods-course/kindnet
+
+go 1.26

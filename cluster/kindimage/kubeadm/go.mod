@@ -1,0 +1,3 @@
+module pods-course/kubeadm
+
+go 1.26
