@@ -17,8 +17,8 @@ import re
 import shutil
 import subprocess
 
-from common import (HERE, NAME, ClusterError, answers, build, cache_dir, go, log, run, tool_path,
-                    use_context, wait_settled)
+from common import (HERE, NAME, ClusterError, answers, build, cache_dir, go, kubectl, log, run,
+                    tool_path, use_context, wait_settled)
 from dockerd import engine
 
 CONTEXT = f"kind-{NAME}"
@@ -118,6 +118,20 @@ def node_image(env: dict[str, str]) -> tuple[str, bool]:
     return kindimage.ensure(env), True
 
 
+def offline_dns() -> None:
+    """Offline, CoreDNS answers for the cluster's names only, as the real node's DNS does: it
+    forwards nothing (there is nothing to reach, and a learner's lookup of an outside name
+    fails at once instead of after seconds of retries)."""
+    k = [kubectl(), "--context", CONTEXT, "-n", "kube-system"]
+    corefile = json.loads(run(k + ["get", "configmap", "coredns", "-o", "json"]).stdout)["data"]["Corefile"]
+    closed = re.sub(r"\n\s*forward \. /etc/resolv\.conf \{[^}]*\}", "", corefile)
+    if closed == corefile:
+        return
+    run(k + ["patch", "configmap", "coredns", "--type", "merge", "-p", json.dumps({"data": {"Corefile": closed}})])
+    run(k + ["rollout", "restart", "deployment", "coredns"])
+    run(k + ["rollout", "status", "deployment", "coredns", "--timeout=120s"], timeout=150)
+
+
 def offline_config() -> str:
     """kind.yaml plus what the offline image needs: kubeadm must ask for the etcd and CoreDNS
     it carries, not its own defaults."""
@@ -180,6 +194,8 @@ def up() -> None:
             config.write_text(offline_config())
         log(f"creating the kind cluster: {image}, {config}")
         create(config, image, env)
+        if offline:
+            offline_dns()
     use_context(CONTEXT)
     wait_settled(CONTEXT)
     log(f"the kind cluster is up; kubectl now uses context {CONTEXT}")

@@ -64,8 +64,9 @@ def test_pods_on_two_workers_reach_each_other_and_a_service_by_name(core, namesp
     web = core.read_namespaced_pod("web", namespace)
     assert web.spec.node_name != core.read_namespaced_pod("client", namespace).spec.node_name
     for target in (web.status.pod_ip, f"web.{namespace}.svc.cluster.local", "web"):
-        fetched = subprocess.run(["kubectl", "exec", "-n", namespace, "client", "--", "wget", "-q", "-O-",
-                                  "-T", "5", f"http://{target}/"], capture_output=True, text=True, timeout=30)
+        fetched = subprocess.run(["kubectl", "exec", "-n", namespace, "client", "--", "timeout", "10",
+                                  "wget", "-q", "-O-", f"http://{target}/"], capture_output=True, text=True,
+                                 timeout=30)
         assert fetched.returncode == 0 and "nginx" in fetched.stdout, (target, fetched.stderr)
     print(f"\n  across nodes: pod address, Service name and short name answered "
           f"{time.monotonic() - started:.1f}s after creation")
