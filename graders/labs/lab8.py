@@ -1,42 +1,18 @@
 """Lab 8 - Troubleshooting: find why `web` and `mydb` fail (get, describe, logs, events) and
 recreate them fixed. Contract: shared LABS.md, lab8."""
 
+from graders import db_root_settings as root
 from graders.checks import Lab, all_of, container, missing, ready, restarts, runs_image
 from graders.results import Outcome
 
 lab = Lab("lab8", "Troubleshooting", objects="Pods web and mydb (from labs/lab8/broken.yaml)",
           kinds=("Pod", "Secret", "ConfigMap"))
-ROOT_SETTINGS = ("ROOT_PASSWORD", "ROOT_PASSWORD_HASH", "ALLOW_EMPTY_ROOT_PASSWORD", "RANDOM_ROOT_PASSWORD")
-VARIABLES = [f"{prefix}_{setting}" for prefix in ("MARIADB", "MYSQL") for setting in ROOT_SETTINGS]
-# The settings whose value is a secret (the others are switches such as "1").
-SECRET_VALUED = {f"{prefix}_{setting}" for prefix in ("MARIADB", "MYSQL")
-                 for setting in ("ROOT_PASSWORD", "ROOT_PASSWORD_HASH")}
 
 
-def db_settings(s) -> dict[str, str]:
-    """The root-password variables mydb's containers set, each with where its value comes from:
-    'literal', 'secret', 'configmap' or 'field'."""
-    pod = s.pod("mydb")
-    found: dict[str, str] = {}
-    for entry in pod["spec"]["containers"]:
-        for var in entry.get("env") or []:
-            if var.get("name") in VARIABLES:
-                source = var.get("valueFrom") or {}
-                found[var["name"]] = ("secret" if "secretKeyRef" in source else
-                                      "configmap" if "configMapKeyRef" in source else
-                                      "field" if source else "literal")
-        for bulk in entry.get("envFrom") or []:
-            prefix = bulk.get("prefix", "")
-            for kind, label in (("Secret", "secret"), ("ConfigMap", "configmap")):
-                ref = bulk.get(f"{kind[0].lower()}{kind[1:]}Ref")
-                if not ref:
-                    continue
-                source = s.get(kind, ref.get("name", ""))
-                keys = (source or {}).get("data") or {}
-                for key in keys:
-                    if prefix + key in VARIABLES:
-                        found.setdefault(prefix + key, label)
-    return found
+def db_variables(s) -> list[root.Variable]:
+    """The root-password variables mydb's containers get (an envFrom source's keys read from
+    the namespace), whether mariadb takes them or not."""
+    return root.variables(s.pod("mydb"), lambda kind, name: (s.get(kind, name) or {}).get("data") or {})
 
 
 @lab.check("web-image", "Pod web runs nginx",
@@ -59,27 +35,38 @@ def web_running(s):
 def db_configured(s):
     if absent := missing(s, "Pod", "mydb"):
         return absent
-    if db_settings(s):
+    found = db_variables(s)
+    if root.configured(found):
         return Outcome.passed()
-    return Outcome.failed("mydb sets none of the root-password variables", where="pod/mydb",
-                          path="spec.containers[*].env", expected=f"one of {', '.join(VARIABLES)}",
-                          actual=[v.get("name") for c in s.pod("mydb")["spec"]["containers"]
-                                  for v in c.get("env") or []] or "no env")
+    unused = [v.describe() for v in found if v.why_unused]
+    return Outcome.failed(f"mariadb takes none of mydb's root-password settings: {unused[0]}" if unused
+                          else "mydb sets none of the root-password variables mariadb reads",
+                          where="pod/mydb", path="spec.containers[*].env",
+                          expected=f"one of {', '.join(root.NAMES)}, not empty "
+                                   "(a _FILE one: the path of a file in a mounted volume)",
+                          actual=unused or [v.get("name") for c in s.pod("mydb")["spec"]["containers"]
+                                            for v in c.get("env") or []] or "no env")
 
 
 @lab.check("db-password-secret", "A root password, if set, comes from a Secret",
            hint="Keep the password in a Secret: kubectl create secret generic mydb-root -n lab8 "
                 "--from-literal=password=...; then valueFrom.secretKeyRef.")
 def db_password_secret(s):
-    settings = db_settings(s)
-    exposed = sorted(name for name, source in settings.items()
-                     if name in SECRET_VALUED and source != "secret")
+    exposed = [v for v in db_variables(s)
+               if v.name in root.SECRET_VALUED and v.why_unused is None and not v.from_secret]
     if not exposed:
         return Outcome.passed()
-    return Outcome.failed(f"{', '.join(exposed)} is not taken from a Secret", where="pod/mydb",
-                          path=f"spec.containers[*].env[name={exposed[0]}]",
+    first = exposed[0]
+    if first.is_file:
+        return Outcome.failed(f"{first.name} reads its file from a volume that is not a Secret", where="pod/mydb",
+                              path=f"spec.containers[name={first.container}].volumeMounts",
+                              expected="the file in a mounted Secret (volumes[].secret)",
+                              actual=f"volume {first.volume.get('name')}: "
+                                     f"{', '.join(k for k in first.volume if k != 'name') or 'no source'}")
+    return Outcome.failed(f"{', '.join(v.name for v in exposed)} is not taken from a Secret", where="pod/mydb",
+                          path=f"spec.containers[name={first.container}].env[name={first.name}]",
                           expected="valueFrom.secretKeyRef (or envFrom a Secret)",
-                          actual=f"{settings[exposed[0]]} value")
+                          actual=f"{first.source} value")
 
 
 @lab.check("db-running", "Pod mydb is Ready and never restarted",
