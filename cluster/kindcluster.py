@@ -24,7 +24,7 @@ from dockerd import engine
 CONTEXT = f"kind-{NAME}"
 CONFIG = HERE / "kind.yaml"
 NETWORK = "kind"                 # the Docker network kind puts its nodes on
-NEWEST_NEEDED = (0, 33, 0)       # the kind release the pinned image was made for
+OLDEST_KIND = (0, 33, 0)         # the kind release the pinned image was made for
 # Three nodes idle take ~0.9 GiB; the labs' pods, a batch grading many submissions at once and the
 # Docker VM's own needs come on top.
 MEMORY_NEEDED_GIB = 3.0
@@ -61,8 +61,8 @@ def kind_binary() -> str:
     if on_path:
         shown = run([on_path, "version"], check=False).stdout.strip()
         found = _version(shown)
-        if found is None or found < NEWEST_NEEDED:
-            needed = "v" + ".".join(map(str, NEWEST_NEEDED))
+        if found is None or found < OLDEST_KIND:
+            needed = "v" + ".".join(map(str, OLDEST_KIND))
             raise ClusterError(
                 f"{on_path} is {shown or 'a kind whose version is unknown'}; the course's node image "
                 f"(Kubernetes v1.36) needs kind {needed} or newer. Upgrade it (`go install "
@@ -72,16 +72,21 @@ def kind_binary() -> str:
     return str(build("kind")["kind"])
 
 
+def memory_problem(total_bytes: int) -> str | None:
+    """What is wrong with a Docker engine of this much memory for the course, or None."""
+    total_gib = total_bytes / 2**30
+    if total_gib >= MEMORY_NEEDED_GIB:
+        return None
+    return (f"Docker has {total_gib:.1f} GiB of memory; the course's kind cluster needs at least "
+            f"{MEMORY_NEEDED_GIB:.0f} GiB (three nodes take about 0.9 GiB idle, the labs' pods and "
+            f"batch grading more). Give Docker more: Docker Desktop > Settings > Resources > Memory "
+            f"(or `colima start --memory 4`, `podman machine set --memory 4096`), then run this again.")
+
+
 def check_memory(env: dict[str, str]) -> None:
     info = run(["docker", "info", "--format", "{{json .MemTotal}}"], env=env, timeout=30)
-    total_gib = int(json.loads(info.stdout)) / 2**30
-    if total_gib < MEMORY_NEEDED_GIB:
-        raise ClusterError(
-            f"Docker has {total_gib:.1f} GiB of memory; the course's kind cluster needs at least "
-            f"{MEMORY_NEEDED_GIB:.0f} GiB (three nodes take about 0.9 GiB idle, the labs' pods "
-            f"and batch grading more). Give Docker more: Docker Desktop > Settings > Resources > "
-            f"Memory (or `colima start --memory 4`, `podman machine set --memory 4096`), then run "
-            f"this again.")
+    if problem := memory_problem(int(json.loads(info.stdout))):
+        raise ClusterError(problem)
 
 
 def unavailable() -> str | None:
@@ -178,6 +183,7 @@ def nodes_running(env: dict[str, str]) -> bool:
 def up() -> None:
     if reason := unavailable():
         raise ClusterError(f"kind cannot run here: {reason}")
+    kind_binary()  # a kind too old says so before anything starts
     env = docker_env()
     check_memory(env)
     if exists(env) and nodes_running(env) and answers(CONTEXT):
