@@ -111,13 +111,19 @@ describe() {
 }
 
 # build_COMPONENT DIR: makes the component's products in DIR (its stdout and stderr: its log).
-build_controlplane() {
-  local v=${KUBERNETES_VERSION#v} minor ld="" pkg edits
-  minor=$(echo "$v" | cut -d. -f2)
+# The version a Kubernetes binary reports, set as upstream's build sets it.
+kubernetes_ldflags() {
+  local minor pkg
+  minor=$(echo "${KUBERNETES_VERSION#v}" | cut -d. -f2)
   for pkg in k8s.io/component-base/version k8s.io/client-go/pkg/version; do
-    ld+=" -X $pkg.gitVersion=$KUBERNETES_VERSION -X $pkg.gitMajor=1 -X $pkg.gitMinor=$minor"
-    ld+=" -X $pkg.gitTreeState=clean -X $pkg.buildDate=$(date -u +%Y-%m-%dT%H:%M:%SZ)"
+    printf ' -X %s' "$pkg.gitVersion=$KUBERNETES_VERSION" "$pkg.gitMajor=1" "$pkg.gitMinor=$minor" \
+      "$pkg.gitTreeState=clean" "$pkg.buildDate=$(date -u +%Y-%m-%dT%H:%M:%SZ)"
   done
+}
+
+build_controlplane() {
+  local ld edits
+  ld=$(kubernetes_ldflags)
   echo "== controlplane: finding k8s.io/kubernetes's staging modules"
   edits=$(staging_replaces)
   for name in kube-apiserver kube-controller-manager kube-scheduler kubelet kube-proxy; do
@@ -159,12 +165,8 @@ build_kind() {
 
 # Static: they run in kind's node image, whatever its libc.
 build_kubeadm() {
-  local v=${KUBERNETES_VERSION#v} minor ld="" pkg edits
-  minor=$(echo "$v" | cut -d. -f2)
-  for pkg in k8s.io/component-base/version k8s.io/client-go/pkg/version; do
-    ld+=" -X $pkg.gitVersion=$KUBERNETES_VERSION -X $pkg.gitMajor=1 -X $pkg.gitMinor=$minor"
-    ld+=" -X $pkg.gitTreeState=clean -X $pkg.buildDate=$(date -u +%Y-%m-%dT%H:%M:%SZ)"
-  done
+  local ld edits
+  ld=$(kubernetes_ldflags)
   echo "== kubeadm: finding k8s.io/kubernetes's staging modules"
   edits=$(staging_replaces)
   ln -sf kubeadm "$1/kubectl"

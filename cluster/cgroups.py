@@ -1,6 +1,7 @@
 """The real node's cgroups: one tree, /pods-course, in every cgroup hierarchy of the host (v1 or
 v2), holding the node's processes (node/) and, as the kubelet's cgroupRoot, every pod. `down`
-empties and removes the tree, so the host keeps no trace of the node."""
+empties and removes the tree, so the host keeps no trace of the node. (The private Docker engine
+keeps a tree of its own the same way: pids, kill_all and remove take its root.)"""
 from __future__ import annotations
 
 import os
@@ -50,18 +51,18 @@ def create() -> list[str]:
     return procs
 
 
-def _tree(hierarchy: Path) -> list[Path]:
-    root = hierarchy / ROOT
+def _tree(hierarchy: Path, name: str = ROOT) -> list[Path]:
+    root = hierarchy / name
     if not root.is_dir():
         return []
     found = [Path(d) for d, _, _ in os.walk(root)]
     return sorted(found, key=lambda p: len(p.parts), reverse=True)  # leaves first
 
 
-def pids() -> set[int]:
+def pids(root: str = ROOT) -> set[int]:
     found = set()
     for hierarchy in hierarchies():
-        for directory in _tree(hierarchy):
+        for directory in _tree(hierarchy, root):
             try:
                 found.update(int(p) for p in (directory / "cgroup.procs").read_text().split())
             except OSError:
@@ -69,25 +70,25 @@ def pids() -> set[int]:
     return found
 
 
-def kill_all(seconds: float = 20) -> set[int]:
+def kill_all(seconds: float = 20, root: str = ROOT) -> set[int]:
     """SIGKILL every process of the tree until none is left (a fork bomb keeps forking until
     it is frozen or gone); returns what survived the time given."""
     deadline = time.monotonic() + seconds
-    while (left := pids()) and time.monotonic() < deadline:
+    while (left := pids(root)) and time.monotonic() < deadline:
         for pid in left:
             try:
                 os.kill(pid, signal.SIGKILL)
             except ProcessLookupError:
                 pass
         time.sleep(0.1)
-    return pids()
+    return pids(root)
 
 
-def remove() -> list[Path]:
+def remove(root: str = ROOT) -> list[Path]:
     """rmdir the tree in every hierarchy, leaves first; returns what could not be removed."""
     stuck = []
     for hierarchy in hierarchies():
-        for directory in _tree(hierarchy):
+        for directory in _tree(hierarchy, root):
             for _ in range(50):
                 try:
                     directory.rmdir()

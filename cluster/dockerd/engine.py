@@ -234,7 +234,7 @@ class Engine:
             shutil.rmtree(self.home, ignore_errors=True)
 
     def _clean(self) -> None:
-        survivors = self._kill_cgroups()
+        survivors = cgroups.kill_all(root=self.cgroup)
         if survivors:
             raise ClusterError(f"processes of the private Docker engine {self.name} would not "
                                f"stop: {sorted(survivors)}")
@@ -244,7 +244,7 @@ class Engine:
         if not stuck:  # never delete through a mount
             shutil.rmtree(self.exec_root, ignore_errors=True)
             self.pidfile.unlink(missing_ok=True)
-        left = self._remove_cgroups()
+        left = cgroups.remove(self.cgroup)
         self._forget_host_dirs()
         if stuck or left:
             raise ClusterError(f"the private Docker engine {self.name} left behind "
@@ -268,48 +268,6 @@ class Engine:
                         (directory / name).write_text((directory.parent / name).read_text())
             procs.append(str(leaf / "cgroup.procs"))
         return procs
-
-    def _cgroup_tree(self) -> list[Path]:
-        """Every cgroup of the tree, leaves first."""
-        found = [Path(d) for root in self._cgroup_dirs() if root.is_dir() for d, _, _ in os.walk(root)]
-        return sorted(found, key=lambda p: len(p.parts), reverse=True)
-
-    def _cgroup_pids(self) -> set[int]:
-        pids = set()
-        for directory in self._cgroup_tree():
-            try:
-                pids.update(int(p) for p in (directory / "cgroup.procs").read_text().split())
-            except OSError:
-                pass
-        return pids
-
-    def _kill_cgroups(self, seconds: float = 20) -> set[int]:
-        """SIGKILL every process left in the tree (containerd, shims, containers, proxies);
-        returns those that survived."""
-        deadline = time.monotonic() + seconds
-        while (left := self._cgroup_pids()) and time.monotonic() < deadline:
-            for pid in left:
-                try:
-                    os.kill(pid, signal.SIGKILL)
-                except ProcessLookupError:
-                    pass
-            time.sleep(0.1)
-        return left
-
-    def _remove_cgroups(self) -> list[Path]:
-        stuck = []
-        for directory in self._cgroup_tree():
-            for _ in range(50):
-                try:
-                    directory.rmdir()
-                    break
-                except FileNotFoundError:
-                    break
-                except OSError:
-                    time.sleep(0.1)  # the kernel frees a cgroup shortly after its last process
-            else:
-                stuck.append(directory)
-        return stuck
 
     # --- mounts and bridges -------------------------------------------------------------------
 
