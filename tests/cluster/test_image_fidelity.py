@@ -105,6 +105,14 @@ APP = ["sh", "-c", f"mkdir -p /www && echo '{APP_PAGE}' > /www/index.html && exe
 APPLETS = {
     "httpd-and-wget": f'[ "$(wget -qO- http://localhost:8080/)" = "{APP_PAGE}" ]',
     "wget-404": "! wget -qO- http://localhost:8080/nothing-here 2>/tmp/err && grep -q 404 /tmp/err",
+    # -T, the network timeout (Debian's busybox crashed on it, exit 139): a page, a refusal and
+    # a server that never answers, each as upstream (exit 1 and its message)
+    "wget-T": f'[ "$(wget -q -O- -T 2 http://localhost:8080/)" = "{APP_PAGE}" ]',
+    "wget-T-refused": "wget -q -O- -T 2 http://localhost:8081/ 2>/tmp/err; "
+                      "[ $? -eq 1 ] && grep -q 'Connection refused' /tmp/err",
+    "wget-T-times-out": "nc -l -p 8082 >/dev/null & l=$!; sleep 0.3; "
+                        "wget -q -O- -T 1 http://127.0.0.1:8082/ 2>/tmp/err; rc=$?; kill $l 2>/dev/null; "
+                        "[ $rc -eq 1 ] && grep -q 'download timed out' /tmp/err",
     "nc-z": "nc -z -w 2 127.0.0.1 8080 && ! nc -z -w 2 127.0.0.1 8081",
     "nslookup": 'nslookup kubernetes.default.svc.cluster.local | grep -q "Address.*$KUBERNETES_SERVICE_HOST"',
     "tail-F-waits-for-the-file": "tail -F /tmp/later.log >/tmp/tailed 2>/dev/null & t=$!; sleep 0.3; "
