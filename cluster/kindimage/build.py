@@ -68,7 +68,9 @@ KUBE_IMAGES = {
     "registry.k8s.io/coredns/coredns": ("coredns", ["/coredns"]),
     "localhost/pods-course/kindnet": ("kindnet", [f"{KUBE_BIN}/kindnet"]),
 }
-# The image tags a kind cluster of this image must ask kubeadm for (kind.py patches
+
+
+# The image tags a kind cluster of this image must ask kubeadm for (kindcluster.py patches its
 # ClusterConfiguration): the versions built here, not kubeadm's defaults.
 def etcd_tag() -> str:
     return versions()["ETCD_VERSION"].lstrip("v") + "-0"
