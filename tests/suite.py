@@ -73,7 +73,9 @@ def cluster_env(provider: str, switch: str) -> dict[str, str]:
     user's, build/<provider>.kubeconfig) has it as the current context. The user's current
     context is put back."""
     before = current_context()
-    if subprocess.run([*CLUSTER, "up", "--provider", provider]).returncode != 0:
+    # kind's node image is the course's own build: the tests reach no registry
+    offline = {**os.environ, "COURSE_KIND_OFFLINE": "1"}
+    if subprocess.run([*CLUSTER, "up", "--provider", provider], env=offline).returncode != 0:
         raise SystemExit(f"suite: the {provider} cluster did not come up (why is above); "
                          f"`make test {switch}=no` runs the rest without it")
     own = REPO / "build" / f"{provider}.kubeconfig"
