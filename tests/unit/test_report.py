@@ -60,7 +60,9 @@ def test_html_shows_status_words_and_escapes_values():
 
 
 def test_json_document_matches_the_schema_for_every_recording():
-    for path in sorted(RECORDED.glob("*/*.json")):
+    recordings = sorted(RECORDED.glob("*/*.json"))
+    assert recordings, f"no recorded report under {RECORDED}: the schema was checked against nothing"
+    for path in recordings:
         document = json.loads(render_json(recorded_report(path.parent.name, path.stem)))
         jsonschema.validate(document, SCHEMA)
 
