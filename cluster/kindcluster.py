@@ -45,11 +45,7 @@ def pinned_image() -> str:
 def docker_env() -> dict[str, str]:
     """The environment that reaches a Docker engine: the user's, else the course's private one
     (started here; Linux and root only)."""
-    if engine.works():
-        return {}
-    if engine.running():
-        return engine.client_env()
-    return engine.ensure()
+    return {} if engine.works() else engine.ensure()  # ensure() reuses a running private engine
 
 
 def _version(text: str) -> tuple[int, ...] | None:
